@@ -1,0 +1,82 @@
+package ops
+
+import (
+	"math"
+	"sync"
+
+	"github.com/infer-go/infer/quant"
+)
+
+// SiLU replaces each x[i] by x[i]/(1+expf(-x[i])) (ggml_silu_f32).
+func SiLU(x []float32) {
+	for i, v := range x {
+		x[i] = silu(v)
+	}
+}
+
+// SwiGLU sets dst[i] = silu(gate[i]) * up[i], ggml's swiglu (the feed-forward
+// of llama: silu(W1 x) ⊙ W3 x). dst may be gate or up.
+func SwiGLU(dst, gate, up []float32) {
+	checkSameLen("SwiGLU", dst, gate, up)
+	gate, up = gate[:len(dst)], up[:len(dst)]
+	for i := range dst {
+		dst[i] = silu(gate[i]) * up[i]
+	}
+}
+
+func silu(v float32) float32 { return v / (1 + expf(-v)) }
+
+// GELU replaces x by the tanh approximation of GELU exactly as ggml's CPU
+// backend computes it: ggml is built with GGML_GELU_FP16, so inputs in
+// (-10, 10) are rounded to f16 and looked up in a table of
+// f16(gelu(f16 value)); x <= -10 gives 0 and x >= 10 gives x.
+func GELU(x []float32) {
+	geluOnce.Do(initGELUTable)
+	tab := geluTable
+	for i, v := range x {
+		switch {
+		case v <= -10:
+			x[i] = 0
+		case v >= 10:
+			// unchanged
+		default:
+			x[i] = quant.F16ToF32(tab[quant.F32ToF16(v)])
+		}
+	}
+}
+
+var (
+	geluOnce  sync.Once
+	geluTable *[1 << 16]uint16 // ggml_table_gelu_f16
+)
+
+func initGELUTable() {
+	t := new([1 << 16]uint16)
+	for h := range t {
+		t[h] = quant.F32ToF16(geluTanh(quant.F16ToF32(uint16(h))))
+	}
+	geluTable = t
+}
+
+// geluTanh is ggml_gelu_f32, 0.5x(1 + tanh(sqrt(2/π)·x·(1 + 0.044715x²))),
+// in float arithmetic.
+func geluTanh(x float32) float32 {
+	const (
+		coefA       = float32(0.044715)
+		sqrt2OverPi = float32(0.79788456080286535587989211986876)
+	)
+	inner := float32(sqrt2OverPi*x) * float32(1+float32(float32(coefA*x)*x))
+	return 0.5 * x * float32(1+tanhf(inner))
+}
+
+func tanhf(x float32) float32 { return float32(math.Tanh(float64(x))) }
+
+// GELUErf replaces x by the exact GELU, 0.5x(1 + erf(x/√2)), as ggml's
+// gelu_erf (no table).
+func GELUErf(x []float32) {
+	const sqrt2Inv = float32(0.70710678118654752440084436210484)
+	for i, v := range x {
+		e := float32(math.Erf(float64(float32(v * sqrt2Inv))))
+		x[i] = 0.5 * v * float32(1+e)
+	}
+}

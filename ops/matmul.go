@@ -1,0 +1,124 @@
+package ops
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/infer-go/infer/quant"
+)
+
+// Matrix is a weight matrix in ggml's layout: Rows rows of Cols elements
+// (GGUF dims [Cols, Rows]), stored one row after another in Type's encoding.
+type Matrix struct {
+	Type       quant.Type
+	Rows, Cols int
+	Data       []byte
+}
+
+// Check reports whether MatMul can use m: a supported type, rows that are a
+// whole number of blocks of both the weight and the activation type, and
+// Data of exactly Rows rows. Models call it when loading weights.
+func (m Matrix) Check() error {
+	if err := CheckMatrixType(m.Type); err != nil {
+		return err
+	}
+	if m.Rows < 0 || m.Cols <= 0 {
+		return fmt.Errorf("%s matrix: bad shape %d x %d", m.Type, m.Rows, m.Cols)
+	}
+	rowSize, err := m.Type.RowSize(m.Cols)
+	if err != nil {
+		return fmt.Errorf("%s matrix: %w", m.Type, err)
+	}
+	if _, err := VecDotType(m.Type).RowSize(m.Cols); err != nil {
+		return fmt.Errorf("%s matrix: activations: %w", m.Type, err)
+	}
+	if len(m.Data)/rowSize < m.Rows || len(m.Data) != m.Rows*rowSize {
+		return fmt.Errorf("%s matrix %d x %d: have %d bytes, want %d", m.Type, m.Rows, m.Cols, len(m.Data), m.Rows*rowSize)
+	}
+	return nil
+}
+
+// MatMul computes, for r < n and i < w.Rows,
+//
+//	dst[r*w.Rows+i] = dot(row i of w, x[r*w.Cols:(r+1)*w.Cols])
+//
+// the way ggml does: each of the n activation rows is first converted to
+// VecDotType(w.Type), then every dot product is taken on the quantized
+// blocks. Rows of w are spread over p (nil runs on the caller's goroutine);
+// each output is computed by exactly one goroutine with the same code, so
+// the result does not depend on the number of threads.
+//
+// Sizes must agree (len(w.Data) exactly w.Rows rows, len(x) >= n*w.Cols,
+// len(dst) >= n*w.Rows) and w.Type must pass CheckMatrixType; otherwise
+// MatMul panics.
+func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
+	tr := lookupVecDot(w.Type)
+	if tr == nil {
+		panic(fmt.Sprintf("ops: MatMul: %v", CheckMatrixType(w.Type)))
+	}
+	rowSize, err := w.Type.RowSize(w.Cols)
+	if err != nil {
+		panic(fmt.Sprintf("ops: MatMul: %v", err))
+	}
+	actSize, err := tr.VecDotType.RowSize(w.Cols)
+	if err != nil {
+		panic(fmt.Sprintf("ops: MatMul: activations: %v", err))
+	}
+	if w.Rows < 0 || n < 0 || len(w.Data) != w.Rows*rowSize || len(x) < n*w.Cols || len(dst) < n*w.Rows {
+		panic(fmt.Sprintf("ops: MatMul: %s weights %d x %d with %d bytes, %d activation rows in %d floats, %d outputs",
+			w.Type, w.Rows, w.Cols, len(w.Data), n, len(x), len(dst)))
+	}
+	if n == 0 || w.Rows == 0 {
+		return
+	}
+
+	buf := getScratch(n * actSize)
+	act := *buf
+	convert := func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			tr.FromFloat(act[r*actSize:(r+1)*actSize], x[r*w.Cols:(r+1)*w.Cols])
+		}
+	}
+	if n == 1 {
+		convert(0, 1)
+	} else {
+		p.Parallel(n, convert)
+	}
+
+	vecDot, cols, rows := tr.VecDot, w.Cols, w.Rows
+	p.Parallel(rows, func(lo, hi int) {
+		// Tile the work: a few weight rows (in L1) against a block of
+		// activation rows (in L2), so a batch reads each weight row from
+		// memory once per activation block rather than once per activation.
+		const rowBlock, actBlock = 16, 32
+		for r0 := 0; r0 < n; r0 += actBlock {
+			r1 := min(r0+actBlock, n)
+			for i0 := lo; i0 < hi; i0 += rowBlock {
+				i1 := min(i0+rowBlock, hi)
+				for r := r0; r < r1; r++ {
+					y := act[r*actSize : (r+1)*actSize]
+					out := dst[r*rows : (r+1)*rows]
+					for i := i0; i < i1; i++ {
+						out[i] = vecDot(cols, w.Data[i*rowSize:(i+1)*rowSize], y)
+					}
+				}
+			}
+		}
+	})
+	putScratch(buf)
+}
+
+// scratch holds activation buffers between MatMul calls, so token-by-token
+// generation does not allocate on every product.
+var scratch sync.Pool
+
+func getScratch(n int) *[]byte {
+	if b, ok := scratch.Get().(*[]byte); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+func putScratch(b *[]byte) { scratch.Put(b) }

@@ -1,0 +1,144 @@
+package ops
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// TestPoolParallelCovers checks that Parallel hands out each index of [0, n)
+// exactly once, in at most Threads() non-empty ranges.
+func TestPoolParallelCovers(t *testing.T) {
+	for _, threads := range []int{0, 1, 2, 3, 8} {
+		p := NewPool(threads)
+		for _, n := range []int{0, 1, 2, 3, 5, 7, 64, 1001} {
+			seen := make([]int32, n)
+			var calls atomic.Int32
+			p.Parallel(n, func(lo, hi int) {
+				calls.Add(1)
+				if lo >= hi {
+					t.Errorf("threads %d, n %d: empty range [%d, %d)", threads, n, lo, hi)
+				}
+				for i := lo; i < hi; i++ {
+					atomic.AddInt32(&seen[i], 1)
+				}
+			})
+			for i, c := range seen {
+				if c != 1 {
+					t.Fatalf("threads %d, n %d: index %d visited %d times", threads, n, i, c)
+				}
+			}
+			if want := min(max(threads, 1), n); int(calls.Load()) != want {
+				t.Errorf("threads %d, n %d: %d calls, want %d", threads, n, calls.Load(), want)
+			}
+		}
+		p.Close()
+	}
+}
+
+func TestPoolThreads(t *testing.T) {
+	var nilPool *Pool
+	if got := nilPool.Threads(); got != 1 {
+		t.Errorf("nil pool: Threads() = %d, want 1", got)
+	}
+	for _, n := range []int{-3, 0, 1, 4} {
+		p := NewPool(n)
+		if got, want := p.Threads(), max(n, 1); got != want {
+			t.Errorf("NewPool(%d).Threads() = %d, want %d", n, got, want)
+		}
+		p.Close()
+	}
+	if DefaultThreads() < 1 {
+		t.Errorf("DefaultThreads() = %d", DefaultThreads())
+	}
+}
+
+func TestPoolNilRunsInline(t *testing.T) {
+	var p *Pool
+	var got [2]int
+	p.Parallel(10, func(lo, hi int) { got = [2]int{lo, hi} })
+	if got != [2]int{0, 10} {
+		t.Errorf("nil pool ran %v, want [0 10]", got)
+	}
+	p.Close() // no-op
+}
+
+// TestPoolReraisesPanics checks that a panic in a worker's range comes back
+// to the caller and leaves the pool usable.
+func TestPoolReraisesPanics(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	for _, bad := range []int{0, 5, 9} { // in the caller's range and in workers'
+		func() {
+			defer func() {
+				if r := recover(); r != "boom" {
+					t.Errorf("index %d: recovered %v, want boom", bad, r)
+				}
+			}()
+			p.Parallel(10, func(lo, hi int) {
+				if lo <= bad && bad < hi {
+					panic("boom")
+				}
+			})
+		}()
+	}
+	var n atomic.Int32
+	p.Parallel(10, func(lo, hi int) { n.Add(int32(hi - lo)) })
+	if n.Load() != 10 {
+		t.Errorf("after panics: covered %d of 10", n.Load())
+	}
+}
+
+func TestPoolClose(t *testing.T) {
+	p := NewPool(4)
+	p.Close()
+	p.Close() // idempotent
+	defer func() {
+		if recover() == nil {
+			t.Error("Parallel after Close did not panic")
+		}
+	}()
+	p.Parallel(10, func(lo, hi int) {})
+}
+
+// TestPoolConcurrentCallers runs Parallel from several goroutines at once;
+// with -race this also checks the pool's synchronisation.
+func TestPoolConcurrentCallers(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				out := make([]int, 100)
+				p.Parallel(len(out), func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						out[i] = i * g
+					}
+				})
+				for i, v := range out {
+					if v != i*g {
+						t.Errorf("goroutine %d: out[%d] = %d", g, i, v)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func BenchmarkPoolParallel(b *testing.B) {
+	p := NewPool(DefaultThreads())
+	defer p.Close()
+	var sink [64]int64
+	for b.Loop() {
+		p.Parallel(64, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				sink[i]++
+			}
+		})
+	}
+}

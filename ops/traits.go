@@ -1,0 +1,71 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/infer-go/infer/quant"
+)
+
+// vecDotTraits is what MatMul needs to know about one weight type, like an
+// entry of ggml's type_traits_cpu.
+type vecDotTraits struct {
+	// VecDotType is the activation type the weights are multiplied with.
+	VecDotType quant.Type
+	// FromFloat converts one activation row (a whole number of VecDotType
+	// blocks) from float32.
+	FromFloat func(dst []byte, src []float32)
+	// VecDot returns the dot product of n elements: x holds them in the
+	// weight type, y in VecDotType.
+	VecDot func(n int, x, y []byte) float32
+}
+
+// vecDotTable is indexed by weight type; entries with a nil VecDot are types
+// MatMul does not support. It is a variable so that architecture-specific
+// files can install faster kernels from an init function (after checking the
+// CPU's features) without changing any caller.
+var vecDotTable = [...]vecDotTraits{
+	quant.F32:    {VecDotType: quant.F32, FromFloat: quant.QuantizeF32, VecDot: vecDotF32},
+	quant.F16:    {VecDotType: quant.F16, FromFloat: quant.QuantizeF16, VecDot: vecDotF16},
+	quant.BF16:   {VecDotType: quant.BF16, FromFloat: quant.QuantizeBF16, VecDot: vecDotBF16},
+	quant.Q4_0:   {VecDotType: quant.Q8_0, FromFloat: quant.QuantizeQ8_0, VecDot: vecDotQ4_0Q8_0},
+	quant.Q4_1:   {VecDotType: quant.Q8_1, FromFloat: quant.QuantizeQ8_1, VecDot: vecDotQ4_1Q8_1},
+	quant.Q5_0:   {VecDotType: quant.Q8_0, FromFloat: quant.QuantizeQ8_0, VecDot: vecDotQ5_0Q8_0},
+	quant.Q5_1:   {VecDotType: quant.Q8_1, FromFloat: quant.QuantizeQ8_1, VecDot: vecDotQ5_1Q8_1},
+	quant.Q8_0:   {VecDotType: quant.Q8_0, FromFloat: quant.QuantizeQ8_0, VecDot: vecDotQ8_0Q8_0},
+	quant.IQ4_NL: {VecDotType: quant.Q8_0, FromFloat: quant.QuantizeQ8_0, VecDot: vecDotIQ4NLQ8_0},
+	quant.Q2_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ2KQ8K},
+	quant.Q3_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ3KQ8K},
+	quant.Q4_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ4KQ8K},
+	quant.Q5_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ5KQ8K},
+	quant.Q6_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ6KQ8K},
+}
+
+// lookupVecDot returns t's entry, or nil when MatMul cannot use t.
+func lookupVecDot(t quant.Type) *vecDotTraits {
+	if int(t) >= len(vecDotTable) || vecDotTable[t].VecDot == nil {
+		return nil
+	}
+	return &vecDotTable[t]
+}
+
+// CheckMatrixType reports whether MatMul supports weights of type t. Models
+// call it when loading, so that an unsupported file fails with an error
+// instead of a panic in the middle of a forward pass.
+func CheckMatrixType(t quant.Type) error {
+	if lookupVecDot(t) == nil {
+		return fmt.Errorf("matrix multiplication with %s weights is not supported", t)
+	}
+	return nil
+}
+
+// VecDotType is the activation type ggml pairs with weights of type t: Q8_0
+// for Q4_0, Q5_0, Q8_0 and IQ4_NL, Q8_1 for Q4_1 and Q5_1, Q8_K for the
+// K-quants, and t itself for F32, F16 and BF16. It panics for a type that
+// CheckMatrixType rejects.
+func VecDotType(t quant.Type) quant.Type {
+	tr := lookupVecDot(t)
+	if tr == nil {
+		panic(fmt.Sprintf("ops: VecDotType of unsupported weight type %s", t))
+	}
+	return tr.VecDotType
+}
