@@ -1,0 +1,108 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/infer-go/infer/gguf"
+	"github.com/infer-go/infer/quant"
+)
+
+// Limits on hyperparameters, far above any real model, so that a corrupt
+// file cannot make Load reserve absurd amounts of memory for the KV cache
+// or scratch buffers.
+const (
+	maxEmbd    = 1 << 16
+	maxLayers  = 1 << 10
+	maxHeads   = 1 << 10
+	maxContext = 1 << 22
+)
+
+// readConfig reads the hyperparameters every architecture shares from the
+// "ARCH.*" keys and applies the options.
+func readConfig(f *gguf.File, arch, normEpsKey string, opts Options) (Config, error) {
+	cfg := Config{Arch: arch}
+	key := func(k string) string { return arch + "." + k }
+
+	var err error
+	readInt := func(dst *int, k string, lo, hi int) {
+		if err != nil {
+			return
+		}
+		var v uint32
+		if v, err = f.Uint32(key(k)); err != nil {
+			return
+		}
+		if int(v) < lo || int(v) > hi {
+			err = fmt.Errorf("key %q: %d out of range [%d, %d]", key(k), v, lo, hi)
+			return
+		}
+		*dst = int(v)
+	}
+	readInt(&cfg.TrainContext, "context_length", 1, maxContext)
+	readInt(&cfg.Embd, "embedding_length", 1, maxEmbd)
+	readInt(&cfg.Layers, "block_count", 1, maxLayers)
+	readInt(&cfg.FF, "feed_forward_length", 1, 16*maxEmbd)
+	readInt(&cfg.Heads, "attention.head_count", 1, maxHeads)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.HeadsKV = cfg.Heads
+	if f.Has(key("attention.head_count_kv")) {
+		readInt(&cfg.HeadsKV, "attention.head_count_kv", 1, cfg.Heads)
+	}
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.Embd%cfg.Heads != 0 {
+		return cfg, fmt.Errorf("embedding_length %d is not a multiple of head_count %d", cfg.Embd, cfg.Heads)
+	}
+	if cfg.Heads%cfg.HeadsKV != 0 {
+		return cfg, fmt.Errorf("head_count %d is not a multiple of head_count_kv %d", cfg.Heads, cfg.HeadsKV)
+	}
+	cfg.HeadDim = cfg.Embd / cfg.Heads
+
+	if cfg.NormEps, err = f.Float32(key(normEpsKey)); err != nil {
+		return cfg, err
+	}
+
+	cfg.RopeBase = 10000
+	if f.Has(key("rope.freq_base")) {
+		if cfg.RopeBase, err = f.Float32(key("rope.freq_base")); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.RopeDims = cfg.HeadDim
+	if f.Has(key("rope.dimension_count")) {
+		readInt(&cfg.RopeDims, "rope.dimension_count", 2, cfg.HeadDim)
+		if err != nil {
+			return cfg, err
+		}
+		if cfg.RopeDims%2 != 0 {
+			return cfg, fmt.Errorf("key %q: %d is odd", key("rope.dimension_count"), cfg.RopeDims)
+		}
+	}
+
+	switch {
+	case opts.ContextLength < 0:
+		return cfg, fmt.Errorf("context length %d is negative", opts.ContextLength)
+	case opts.ContextLength > maxContext:
+		return cfg, fmt.Errorf("context length %d is above the limit of %d", opts.ContextLength, maxContext)
+	case opts.ContextLength > 0:
+		cfg.ContextLength = opts.ContextLength
+	default:
+		cfg.ContextLength = min(cfg.TrainContext, DefaultMaxContext)
+	}
+
+	switch {
+	case opts.CacheF32:
+		cfg.CacheType = quant.F32
+	case opts.CacheType == quant.F32: // the zero value: the default
+		cfg.CacheType = quant.F16
+	case opts.CacheType == quant.F16:
+		cfg.CacheType = quant.F16
+	default:
+		return cfg, errors.New("KV cache type " + opts.CacheType.String() + " is not supported (F16 or F32)")
+	}
+	return cfg, nil
+}
