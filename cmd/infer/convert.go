@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/infer-go/infer/convert"
+)
+
+func init() {
+	register(command{name: "convert", summary: "convert a model to GGUF (for now: MLPs from numpy .npz or PyTorch state_dicts)", run: runConvert})
+}
+
+const convertUsage = `usage: infer convert SRC -o out.gguf [--type f32|f16|q8_0|q4_0|...] [--activation sigmoid|relu[,...]] [--softmax]
+
+SRC is detected from its contents. Supported for now: multi-layer perceptrons,
+  numpy .npz   arrays w0, b0, w1, b1, ... (Nielsen's layout: weights (out, in),
+               biases (out, 1)); hidden and output layers sigmoid by default
+  PyTorch .pt  a state_dict of Linear layers (fc1, fc2, ... X.weight + X.bias,
+               in order); hidden layers relu, output logits by default`
+
+func runConvert(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("convert", stderr)
+	out := fs.String("o", "", "output GGUF file")
+	typeName := fs.String("type", "f32", "weight type: f32, f16, q8_0, q4_0 (rows are zero-padded to whole blocks), ...")
+	activation := fs.String("activation", "", "hidden-layer activation: sigmoid, relu, tanh or none; one for all or one per hidden layer, comma-separated")
+	softmax := fs.Bool("softmax", false, "make the output layer a softmax")
+	inputShape := fs.String("input-shape", "", "input image HxW (default 28x28 for 784 inputs)")
+	mean := fs.Float64("input-mean", 0, "input normalisation: x = (pixel/255 - mean) / std")
+	std := fs.Float64("input-std", 1, "input normalisation: x = (pixel/255 - mean) / std")
+	name := fs.String("name", "", "general.name (default: the source's file name)")
+	fs.Usage = func() { fmt.Fprintln(stderr, convertUsage); fs.PrintDefaults() }
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usagef("want one source file, have %d arguments", len(rest))
+	}
+	if *out == "" {
+		return usagef("want an output file: -o out.gguf")
+	}
+	typ, err := parseWeightType(*typeName)
+	if err != nil {
+		return usagef("--type: %v", err)
+	}
+	if !(*std > 0) {
+		return usagef("--input-std %v: want > 0", *std)
+	}
+	opts := convert.MLPOptions{Softmax: *softmax, InputMean: float32(*mean), InputStd: float32(*std), Name: *name}
+	if *activation != "" {
+		opts.Hidden = strings.Split(*activation, ",")
+	}
+	if *inputShape != "" {
+		h, w, ok := strings.Cut(strings.ToLower(*inputShape), "x")
+		hi, err1 := strconv.Atoi(h)
+		wi, err2 := strconv.Atoi(w)
+		if !ok || err1 != nil || err2 != nil || hi < 1 || wi < 1 {
+			return usagef("--input-shape %q: want HxW, e.g. 28x28", *inputShape)
+		}
+		opts.InputHeight, opts.InputWidth = hi, wi
+	}
+
+	src := rest[0]
+	kind, err := convert.DetectSource(src)
+	if err != nil {
+		return err
+	}
+	var m *convert.MLP
+	switch kind {
+	case convert.SourceNPZ:
+		m, err = convert.MLPFromNPZ(src, opts)
+	case convert.SourceTorch:
+		m, err = convert.MLPFromTorch(src, opts)
+		if err != nil {
+			err = fmt.Errorf("%w\n(only MLP checkpoints, a state_dict of Linear layers, are supported for now)", err)
+		}
+	case convert.SourceGGUF:
+		return fmt.Errorf("%s is already a GGUF file", src)
+	case convert.SourceTorchLegacy, convert.SourceSafetensors:
+		return fmt.Errorf("%s: converting a %v is not supported yet (for now: MLPs from numpy .npz or PyTorch zip state_dicts)", src, kind)
+	default:
+		return fmt.Errorf("%s: unrecognised source (for now infer converts MLPs from numpy .npz archives and PyTorch zip state_dicts)", src)
+	}
+	if err != nil {
+		return err
+	}
+	if err := m.WriteGGUF(*out, typ); err != nil {
+		return err
+	}
+	size := int64(0)
+	if st, err := os.Stat(*out); err == nil {
+		size = st.Size()
+	}
+	acts := make([]string, len(m.Activations))
+	for i, a := range m.Activations {
+		acts[i] = a.String()
+	}
+	fmt.Fprintf(stdout, "%s (%v) -> %s: mlp %v, activations %s, %v weights, %d bytes\n",
+		src, kind, *out, m.Sizes, strings.Join(acts, ","), typ, size)
+	return nil
+}
