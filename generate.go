@@ -16,7 +16,7 @@ const (
 	StopEOG         StopReason = "end of generation" // the model produced an end-of-generation token
 	StopMaxTokens   StopReason = "token limit"       // maxTokens tokens were generated
 	StopEmit        StopReason = "stopped by caller" // emit returned false
-	StopContextFull StopReason = "context full"      // the KV cache has no room for another token
+	StopContextFull StopReason = "context full"      // the KV cache has no room for another token (Options.NoContextShift)
 	StopCancelled   StopReason = "cancelled"         // the context was cancelled (Generate returns ctx.Err())
 )
 
@@ -100,6 +100,9 @@ func (m *Model) GenerateTokens(ctx context.Context, prompt []int32, p sampler.Pa
 
 	start = time.Now()
 	defer func() { st.Generation = time.Since(start) }() // st is a named result
+	// history is every token in the cache, then the one being added: what a
+	// context shift keeps from.
+	history := append(make([]int32, 0, cfg.ContextLength+1), prompt...)
 	pos := len(prompt)
 	next := []int32{0}
 	for {
@@ -127,9 +130,18 @@ func (m *Model) GenerateTokens(ctx context.Context, prompt []int32, p sampler.Pa
 			st.Stop = StopMaxTokens
 			return st, nil
 		}
+		history = append(history, id)
 		if pos >= cfg.ContextLength {
-			st.Stop = StopContextFull
-			return st, nil
+			if m.noShift {
+				st.Stop = StopContextFull
+				return st, nil
+			}
+			history = shiftContext(history, m.tok.AddBOS() && history[0] == m.tok.BOS(), cfg.ContextLength)
+			if err := m.lm.Forward(history, 0, false, logits); err != nil {
+				return st, fmt.Errorf("infer: context shift: %w", err)
+			}
+			pos = len(history)
+			continue
 		}
 		next[0] = id
 		if err := m.lm.Forward(next, pos, false, logits); err != nil {
@@ -137,6 +149,22 @@ func (m *Model) GenerateTokens(ctx context.Context, prompt []int32, p sampler.Pa
 		}
 		pos++
 	}
+}
+
+// shiftContext makes room in a full context of n positions: it keeps the
+// first token when keepFirst (the BOS), drops the older half of the rest and
+// returns the tokens to run again, in history's storage.
+func shiftContext(history []int32, keepFirst bool, n int) []int32 {
+	keep := 0
+	if keepFirst {
+		keep = 1
+	}
+	tail := (n - keep) / 2
+	if tail < 1 {
+		tail = 1
+	}
+	kept := copy(history[keep:], history[len(history)-tail:])
+	return history[:keep+kept]
 }
 
 // Logits runs tokens from position 0 as one batch and returns the logits of

@@ -16,8 +16,14 @@
 //
 // Context policy: the prompt and the generated tokens share the KV cache of
 // Options.ContextLength positions. A prompt longer than the context is an
-// error (ErrPromptTooLong); generation stops, without error, when the cache is
-// full (Stats.Stop == StopContextFull). There is no context shifting.
+// error (ErrPromptTooLong). When the cache fills during generation, the
+// context shifts as llama.cpp's does: the BOS token (if the sequence starts
+// with one) is kept, the older half of the remaining tokens is dropped, and
+// the kept tokens are run again as one batch from position 0. Recomputing
+// rather than rotating cached keys works for every architecture, including
+// learned position embeddings (gpt2), and costs one batch every half
+// context. Options.NoContextShift makes generation stop instead
+// (Stats.Stop == StopContextFull).
 package infer
 
 import (
@@ -44,6 +50,9 @@ type Options struct {
 	// CacheType is the KV cache's element type: "f16" (the default when
 	// empty, like llama.cpp) or "f32".
 	CacheType string
+	// NoContextShift stops generation when the context is full instead of
+	// dropping the oldest half of it (llama.cpp's --no-context-shift).
+	NoContextShift bool
 }
 
 // ErrClosed is returned by calls on a closed Model.
@@ -59,6 +68,7 @@ type Model struct {
 	loadTime time.Duration
 	cfg      model.Config
 	info     Info // computed at Load, so it stays valid after Close
+	noShift  bool
 
 	mu     sync.Mutex // serialises uses of the KV cache and Close
 	closed bool
@@ -101,7 +111,7 @@ func Load(path string, opts Options) (*Model, error) {
 		f.Close()
 		return nil, fmt.Errorf("infer: %s: the model's output has %d logits but the vocabulary %d tokens", path, v, n)
 	}
-	m := &Model{path: path, file: f, lm: lm, tok: tok, pool: pool, cfg: lm.Config(), loadTime: time.Since(start)}
+	m := &Model{path: path, file: f, lm: lm, tok: tok, pool: pool, cfg: lm.Config(), loadTime: time.Since(start), noShift: opts.NoContextShift}
 	m.info = m.describe()
 	return m, nil
 }

@@ -49,24 +49,28 @@ func generateText(t *testing.T, m *infer.Model, ctx context.Context, prompt stri
 }
 
 func TestGenerateStops(t *testing.T) {
-	m := loadSuccessor(t, numbers, cycle, infer.Options{Threads: 1, ContextLength: 12})
+	shifting := loadSuccessor(t, numbers, cycle, infer.Options{Threads: 1, ContextLength: 12})
+	stopping := loadSuccessor(t, numbers, cycle, infer.Options{Threads: 1, ContextLength: 12, NoContextShift: true})
 	tests := []struct {
 		name   string
+		m      *infer.Model
 		prompt string
 		n      int
 		want   string
 		stop   infer.StopReason
 	}{
-		{"max tokens", "one", 3, " two three four", infer.StopMaxTokens},
-		{"zero tokens", "one", 0, "", infer.StopMaxTokens},
-		{"wraps around", "nine", 3, " ten one two", infer.StopMaxTokens},
+		{"max tokens", shifting, "one", 3, " two three four", infer.StopMaxTokens},
+		{"zero tokens", shifting, "one", 0, "", infer.StopMaxTokens},
+		{"wraps around", shifting, "nine", 3, " ten one two", infer.StopMaxTokens},
 		// 2 prompt tokens (BOS, "one") in a context of 12: ten tokens are
 		// evaluated, and the eleventh is sampled from the last logits.
-		{"context full", "one", -1, " two three four five six seven eight nine ten one two", infer.StopContextFull},
+		{"context full", stopping, "one", -1, " two three four five six seven eight nine ten one two", infer.StopContextFull},
+		// The same with context shifts: generation goes on through three of them.
+		{"context shift", shifting, "one", 25, strings.Repeat(" two three four five six seven eight nine ten one", 2) + " two three four five six", infer.StopMaxTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, st, err := generateText(t, m, context.Background(), tt.prompt, greedy, tt.n)
+			got, st, err := generateText(t, tt.m, context.Background(), tt.prompt, greedy, tt.n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -124,7 +128,7 @@ func TestGenerateCancel(t *testing.T) {
 }
 
 func TestPromptTooLong(t *testing.T) {
-	m := loadSuccessor(t, numbers, cycle, infer.Options{Threads: 1, ContextLength: 4})
+	m := loadSuccessor(t, numbers, cycle, infer.Options{Threads: 1, ContextLength: 4, NoContextShift: true})
 	_, _, err := generateText(t, m, context.Background(), "one two three four", greedy, 1)
 	if !errors.Is(err, infer.ErrPromptTooLong) || !strings.Contains(err.Error(), "5 tokens") {
 		t.Errorf("prompt of 5 tokens in a context of 4: err = %v", err)

@@ -40,6 +40,7 @@ type modelFlags struct {
 	ctx       int
 	threads   int
 	cacheType string
+	noShift   bool
 }
 
 func (mf *modelFlags) register(fs *flag.FlagSet) {
@@ -50,6 +51,7 @@ func (mf *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&mf.threads, "t", ops.DefaultThreads(), "threads")
 	fs.IntVar(&mf.threads, "threads", ops.DefaultThreads(), "same as -t")
 	fs.StringVar(&mf.cacheType, "cache-type", "f16", "KV cache type: f16 or f32")
+	fs.BoolVar(&mf.noShift, "no-context-shift", false, "stop when the context is full instead of dropping its older half")
 }
 
 func (mf *modelFlags) load() (*infer.Model, error) {
@@ -67,7 +69,7 @@ func (mf *modelFlags) load() (*infer.Model, error) {
 	default:
 		return nil, usagef("--cache-type %q: want f16 or f32", mf.cacheType)
 	}
-	return infer.Load(mf.model, infer.Options{Threads: mf.threads, ContextLength: mf.ctx, CacheType: mf.cacheType})
+	return infer.Load(mf.model, infer.Options{Threads: mf.threads, ContextLength: mf.ctx, CacheType: mf.cacheType, NoContextShift: mf.noShift})
 }
 
 // promptFlags read the prompt from -p or -f.
@@ -104,7 +106,7 @@ func generate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var pf promptFlags
 	mf.register(fs)
 	pf.register(fs)
-	n := fs.Int("n", -1, "tokens to generate (-1: until end of generation or a full context)")
+	n := fs.Int("n", -1, "tokens to generate (-1: until end of generation; see --no-context-shift)")
 	fs.IntVar(n, "n-predict", -1, "same as -n")
 	d := sampler.DefaultParams()
 	temp := fs.Float64("temp", float64(d.Temp), "temperature (<= 0: greedy)")
