@@ -169,14 +169,17 @@ func (m *gpt2) forward(tokens []int32, pos, outRows int, out []float32) {
 		}
 		m.cache.attention(p, att, q, l, pos, n, c.Heads, c.HeadDim, scale)
 
-		// Only the wanted positions go through the rest of the last layer.
-		rows, xs := n, x
+		// The output projection takes every row; after it, in the last layer,
+		// only the positions whose logits are wanted go on (llama.cpp's
+		// inp_out_ids). The place matters: with F16 or F32 weights a
+		// one-row product sums in another order than a batch.
+		ops.MatMul(p, xb, L.wo, att, n)
+		addBias(xb[:n*e], L.bo)
+		rows, xs, proj := n, x, xb
 		if last {
-			rows, xs, att = outRows, x[(n-outRows)*e:], att[(n-outRows)*e:]
+			rows, xs, proj = outRows, x[(n-outRows)*e:], xb[(n-outRows)*e:]
 		}
-		ops.MatMul(p, xb, L.wo, att, rows)
-		addBias(xb[:rows*e], L.bo)
-		ops.Add(xs, xs, xb[:rows*e])
+		ops.Add(xs, xs, proj[:rows*e])
 
 		// Feed-forward: down(gelu(up(x))), with biases.
 		layerNormRows(xb[:rows*e], xs, L.ffnNorm, L.ffnNormB, c.NormEps, e)

@@ -154,15 +154,17 @@ func (m *llama) forward(tokens []int32, pos, outRows int, out []float32) {
 		}
 		m.cache.attention(p, att, q, l, pos, n, c.Heads, c.HeadDim, scale)
 
-		// From here on positions are independent, so in the last layer only
-		// those whose logits are wanted go on (llama.cpp's inp_out_ids).
-		rows, xs := n, x
+		// The output projection takes every row; after it, in the last layer,
+		// only the positions whose logits are wanted go on (llama.cpp's
+		// inp_out_ids). The place matters: with F16 or F32 weights a
+		// one-row product sums in another order than a batch.
+		ops.MatMul(p, xb, L.wo, att, n)
+		addBias(xb[:n*e], L.bo)
+		rows, xs, proj := n, x, xb
 		if last {
-			rows, xs, att = outRows, x[(n-outRows)*e:], att[(n-outRows)*e:]
+			rows, xs, proj = outRows, x[(n-outRows)*e:], xb[(n-outRows)*e:]
 		}
-		ops.MatMul(p, xb, L.wo, att, rows)
-		addBias(xb[:rows*e], L.bo)
-		ops.Add(xs, xs, xb[:rows*e])
+		ops.Add(xs, xs, proj[:rows*e])
 
 		// Feed-forward: down(silu(gate(x)) * up(x)) of the normed stream.
 		rmsNormRows(xb[:rows*e], xs, L.ffnNorm, c.NormEps, e)
@@ -170,7 +172,10 @@ func (m *llama) forward(tokens []int32, pos, outRows int, out []float32) {
 		ops.MatMul(p, up, L.wUp, xb, rows)
 		addBias(gate[:rows*ff], L.bGate)
 		addBias(up[:rows*ff], L.bUp)
-		ops.SwiGLU(gate[:rows*ff], gate[:rows*ff], up[:rows*ff])
+		for i := range rows { // per row, as ggml's silu works on rows
+			g := gate[i*ff : (i+1)*ff]
+			ops.SwiGLU(g, g, up[i*ff:(i+1)*ff])
+		}
 		ops.MatMul(p, xb, L.wDown, gate, rows)
 		addBias(xb[:rows*e], L.bDown)
 		ops.Add(xs, xs, xb[:rows*e])

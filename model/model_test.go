@@ -302,9 +302,32 @@ func TestConfig(t *testing.T) {
 	}
 }
 
+// maxAbs is the largest |x[i]|.
+func maxAbs(x []float32) float64 {
+	m := 0.0
+	for _, v := range x {
+		m = max(m, math.Abs(float64(v)))
+	}
+	return m
+}
+
+// sameRoutes reports whether llama.cpp multiplies weights of type t in the
+// same order for one activation row and for a batch. For F32 and F16 it
+// does not (ggml's vec_dot for one row, llamafile's tinyBLAS for batches),
+// so a row computed alone and in a batch may differ in the last bits, in
+// llama.cpp as here.
+func sameRoutes(t quant.Type) bool { return t != quant.F32 && t != quant.F16 }
+
+// closeLogits is the tolerance between logits computed through the two
+// routes, relative to the largest logit: a last-bit difference can flip the
+// f16 rounding of an input of gpt2's GELU table, which moves its output by
+// up to an f16 step (2^-11 relative).
+const closeLogits = 1e-3
+
 // TestBatchMatchesIncremental checks that a prompt run as one batch gives the
-// same logits as the same tokens fed one at a time, that all=false returns
-// the batch's last row, and that pos=0 starts over.
+// same logits as the same tokens fed one at a time (bit for bit where
+// llama.cpp's kernels make that so, else within rounding), that all=false
+// returns the batch's last row, and that pos=0 starts over.
 func TestBatchMatchesIncremental(t *testing.T) {
 	gqa := tinyLlama
 	gqa.headsKV, gqa.weightType = 2, quant.Q8_0
@@ -320,14 +343,25 @@ func TestBatchMatchesIncremental(t *testing.T) {
 			if err := lm.Forward(tokens, 0, true, batch); err != nil {
 				t.Fatal(err)
 			}
+			tol := 0.0
+			if !sameRoutes(spec.weightType) {
+				tol = closeLogits * maxAbs(batch)
+			}
 			one := make([]float32, vocab)
-			for round := range 2 { // the second round starts over at pos 0
+			// Round 1 starts over at pos 0 and must repeat round 0's logits.
+			var first []float32
+			for round := range 2 {
 				for i, tok := range tokens {
 					if err := lm.Forward([]int32{tok}, i, false, one); err != nil {
 						t.Fatal(err)
 					}
-					if d := maxAbsDiff(one, batch[i*vocab:(i+1)*vocab]); d != 0 {
+					if d := maxAbsDiff(one, batch[i*vocab:(i+1)*vocab]); d > tol {
 						t.Fatalf("round %d position %d: incremental logits differ from the batch's by %g", round, i, d)
+					}
+					if round == 0 {
+						first = append(first, one...)
+					} else if d := maxAbsDiff(one, first[i*vocab:(i+1)*vocab]); d != 0 {
+						t.Fatalf("position %d: starting over changed the incremental logits by %g", i, d)
 					}
 				}
 			}
@@ -335,14 +369,21 @@ func TestBatchMatchesIncremental(t *testing.T) {
 			if err := lm.Forward(tokens, 0, false, last); err != nil {
 				t.Fatal(err)
 			}
-			if d := maxAbsDiff(last, batch[(n-1)*vocab:]); d != 0 {
+			if d := maxAbsDiff(last, batch[(n-1)*vocab:]); d > tol {
 				t.Fatalf("all=false logits differ from the batch's last row by %g", d)
 			}
 			// Rewinding into the cache (pos < filled) overwrites what follows.
-			if err := lm.Forward(tokens[4:], 4, true, batch[4*vocab:]); err != nil {
+			again := make([]float32, vocab)
+			if err := lm.Forward(tokens[4:], 4, false, again); err != nil {
 				t.Fatal(err)
 			}
-			if d := maxAbsDiff(last, batch[(n-1)*vocab:]); d != 0 {
+			if err := lm.Forward(tokens, 0, false, last); err != nil {
+				t.Fatal(err)
+			}
+			if err := lm.Forward(tokens[4:], 4, false, one); err != nil {
+				t.Fatal(err)
+			}
+			if d := maxAbsDiff(again, one); d != 0 {
 				t.Fatalf("re-running from position 4 changed the last logits by %g", d)
 			}
 		})
@@ -350,7 +391,9 @@ func TestBatchMatchesIncremental(t *testing.T) {
 }
 
 // TestLongInputInBatches checks that an input longer than maxBatch, run in
-// several batches, gives the logits of a single batch.
+// several batches, gives the logits of a single batch: bit for bit, since
+// every batch of two rows or more takes the same kernels (the last batch
+// here has three tokens).
 func TestLongInputInBatches(t *testing.T) {
 	for _, spec := range []tinySpec{tinyLlama, tinyGPT2} {
 		t.Run(spec.arch, func(t *testing.T) {
@@ -359,6 +402,10 @@ func TestLongInputInBatches(t *testing.T) {
 			tokens := []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5}
 			whole := make([]float32, len(tokens)*vocab)
 			if err := lm.Forward(tokens, 0, true, whole); err != nil {
+				t.Fatal(err)
+			}
+			wholeLast := make([]float32, vocab)
+			if err := lm.Forward(tokens, 0, false, wholeLast); err != nil {
 				t.Fatal(err)
 			}
 			defer func(b int) { maxBatch = b }(maxBatch)
@@ -374,7 +421,7 @@ func TestLongInputInBatches(t *testing.T) {
 			if err := lm.Forward(tokens, 0, false, last); err != nil {
 				t.Fatal(err)
 			}
-			if d := maxAbsDiff(last, whole[len(whole)-vocab:]); d != 0 {
+			if d := maxAbsDiff(last, wholeLast); d != 0 {
 				t.Fatalf("last position: batches of 4 differ from one batch by %g", d)
 			}
 		})

@@ -7,24 +7,40 @@ import (
 	"github.com/infer-go/infer/quant"
 )
 
-// SiLU replaces each x[i] by x[i]/(1+expf(-x[i])) (ggml_silu_f32).
+// SiLU replaces each x[i] of the row x by x[i]/(1+exp(-x[i])), as
+// ggml_vec_silu_f32 on llama.cpp's reference build (AVX-512): each full
+// group of sixteen from the start of the row through vExpf (ggml_v_silu),
+// the rest through expf (ggml_silu_f32).
 func SiLU(x []float32) {
-	for i, v := range x {
-		x[i] = silu(v)
+	i := 0
+	for ; i+16 <= len(x); i += 16 {
+		for l, v := range (*[16]float32)(x[i:]) {
+			x[i+l] = v / (1 + vExpf(0-v))
+		}
+	}
+	for ; i < len(x); i++ {
+		x[i] = x[i] / (1 + expf(-x[i]))
 	}
 }
 
-// SwiGLU sets dst[i] = silu(gate[i]) * up[i], ggml's swiglu (the feed-forward
-// of llama: silu(W1 x) ⊙ W3 x). dst may be gate or up.
+// SwiGLU sets dst[i] = silu(gate[i]) * up[i] for one row, as llama.cpp's
+// llama graph computes it (ggml_silu of the row, then ggml_mul): SiLU's
+// arithmetic, the product rounded to float. dst may be gate or up.
 func SwiGLU(dst, gate, up []float32) {
 	checkSameLen("SwiGLU", dst, gate, up)
 	gate, up = gate[:len(dst)], up[:len(dst)]
-	for i := range dst {
-		dst[i] = silu(gate[i]) * up[i]
+	i := 0
+	for ; i+16 <= len(dst); i += 16 {
+		for l := i; l < i+16; l++ {
+			v := gate[l]
+			dst[l] = v / (1 + vExpf(0-v)) * up[l]
+		}
+	}
+	for ; i < len(dst); i++ {
+		v := gate[i]
+		dst[i] = v / (1 + expf(-v)) * up[i]
 	}
 }
-
-func silu(v float32) float32 { return v / (1 + expf(-v)) }
 
 // GELU replaces x by the tanh approximation of GELU exactly as ggml's CPU
 // backend computes it: ggml is built with GGML_GELU_FP16, so inputs in

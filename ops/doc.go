@@ -3,16 +3,32 @@
 // (RMSNorm, LayerNorm, Softmax, SiLU, GELU, RoPE, ...) and the thread pool
 // they run on. Nothing here knows about any model.
 //
-// The kernels follow ggml's CPU backend (llama.cpp commit c392e509): a matrix
-// product first converts the activations to the type ggml pairs with the
-// weight type (Q8_0, Q8_1, Q8_K, F16, BF16 or F32, see VecDotType) and then
-// takes dot products on the quantized blocks with integer sums per block, as
-// ggml's generic (non-SIMD) vec_dot functions do. Row operations use ggml's
-// formulas and accumulation precision (double where ggml uses ggml_float).
+// The kernels compute exactly what llama.cpp's CPU backend computes on its
+// x86 reference build (commit c392e509, built for the native CPU: AVX2,
+// FMA, F16C and AVX-512), so that a model's logits match llama.cpp's bit for
+// bit. With random weights and every activation rounded to Q8 or F16 before
+// the next product, any last-bit difference eventually flips a rounding and
+// grows; matching to the bit is the only stable way to agree. So:
 //
-// This file set is the portable Go version. Each weight type's kernel is
-// found through one table (vecDotTable, like ggml's type_traits_cpu), so an
-// assembly version can be installed at start-up without touching callers.
+//   - a matrix product converts the activations as that build does (Q8_0 and
+//     Q8_1 by the AVX quantizers, Q8_K by ggml's reference, F16 with
+//     round-to-even; see VecDotType) and sums each dot product in the order
+//     of the kernel llama.cpp would run for that shape: ggml's AVX2 vec_dot
+//     for quantized weights (eight float lanes fed by fused multiply-adds),
+//     the repacked Q4_0 kernels for Q4_0 matrices with a multiple of 8 rows,
+//     and for F16/F32 weights ggml's AVX-512 vec_dot for one activation row
+//     or llamafile's tinyBLAS for a batch (see MatMul, vecDotTraits);
+//   - exponentials go through ggml's vectorised expf (vExpf) where ggml
+//     vectorises them, and rotary angles through glibc's sinf/cosf;
+//   - fused multiply-adds are emulated exactly (fma32), and every other
+//     product is rounded before it is added, whatever the Go compiler could
+//     fuse on another architecture, so results are the same on every GOARCH.
+//
+// Each kernel's comment states its summation order; those orders are the
+// definition, and any faster (assembly) version installed through the
+// vecDotTable must reproduce them bit for bit. Types the reference models do
+// not use (Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q5_K, BF16) keep ggml's
+// generic (scalar) summation order for now.
 //
 // Sizes are the caller's responsibility: a size mismatch is a programmer
 // error and panics. Unsupported weight types are reported earlier, at load

@@ -50,7 +50,7 @@ func TestMatMulGGMLBlocks(t *testing.T) {
 				t.Fatal(err)
 			}
 			actType := VecDotType(typ)
-			act := quantizeRows(t, actType, x, cols)
+			act := activationRows(t, typ, x, cols)
 			aq := dequantizeRows(t, actType, act, cols)
 			actRow, _ := actType.RowSize(cols)
 			wRow, _ := typ.RowSize(cols)

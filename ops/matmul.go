@@ -42,11 +42,19 @@ func (m Matrix) Check() error {
 //
 //	dst[r*w.Rows+i] = dot(row i of w, x[r*w.Cols:(r+1)*w.Cols])
 //
-// the way ggml does: each of the n activation rows is first converted to
-// VecDotType(w.Type), then every dot product is taken on the quantized
-// blocks. Rows of w are spread over p (nil runs on the caller's goroutine);
-// each output is computed by exactly one goroutine with the same code, so
-// the result does not depend on the number of threads.
+// the way llama.cpp's x86 build does: each of the n activation rows is first
+// converted to VecDotType(w.Type), then every dot product is taken on the
+// quantized blocks, in the order of the kernel llama.cpp would use for this
+// product. That kernel can depend on the shape: a product of one activation
+// row (token generation) and of a batch (a prompt) may take different routes
+// (F16 and F32 weights: ggml's vec_dot or llamafile's tinyBLAS), and Q4_0
+// matrices with a multiple of 8 rows take the repacked kernels. So, as in
+// llama.cpp, a row multiplied alone and in a batch can differ in the last
+// bits; every batch of two rows or more gives a row the same result.
+//
+// Rows of w are spread over p (nil runs on the caller's goroutine); each
+// output is computed by exactly one goroutine with the same code, so the
+// result does not depend on the number of threads.
 //
 // Sizes must agree (len(w.Data) exactly w.Rows rows, len(x) >= n*w.Cols,
 // len(dst) >= n*w.Rows) and w.Type must pass CheckMatrixType; otherwise
@@ -85,7 +93,7 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 		p.Parallel(n, convert)
 	}
 
-	vecDot, cols, rows := tr.VecDot, w.Cols, w.Rows
+	vecDot, cols, rows := tr.kernel(w.Rows, w.Cols, n), w.Cols, w.Rows
 	p.Parallel(rows, func(lo, hi int) {
 		// Tile the work: a few weight rows (in L1) against a block of
 		// activation rows (in L2), so a batch reads each weight row from

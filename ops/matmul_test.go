@@ -65,6 +65,23 @@ func quantizeRows(t testing.TB, typ quant.Type, src []float32, cols int) []byte 
 	return out
 }
 
+// activationRows converts activation rows the way MatMul does for weights of
+// type typ (llama.cpp's x86 activation quantizers).
+func activationRows(t testing.TB, typ quant.Type, src []float32, cols int) []byte {
+	t.Helper()
+	tr := lookupVecDot(typ)
+	rowSize, err := tr.VecDotType.RowSize(cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := len(src) / cols
+	out := make([]byte, rows*rowSize)
+	for r := range rows {
+		tr.FromFloat(out[r*rowSize:(r+1)*rowSize], src[r*cols:(r+1)*cols])
+	}
+	return out
+}
+
 func dequantizeRows(t testing.TB, typ quant.Type, src []byte, cols int) []float32 {
 	t.Helper()
 	rowSize, err := typ.RowSize(cols)
@@ -131,7 +148,7 @@ func TestMatMul(t *testing.T) {
 				// (a) The same product restated: dequantize the weights and
 				// the activations as converted for this type, sum in float64.
 				actType := VecDotType(tc.typ)
-				act := quantizeRows(t, actType, xf, sh.cols)
+				act := activationRows(t, tc.typ, xf, sh.cols)
 				actRow, _ := actType.RowSize(sh.cols)
 				wRow, _ := tc.typ.RowSize(sh.cols)
 				wq := dequantizeRows(t, tc.typ, w.Data, sh.cols)
@@ -179,9 +196,10 @@ func TestMatMul(t *testing.T) {
 }
 
 // TestMatMulThreads checks that the number of threads does not change a
-// single bit of the result: each output is computed by one goroutine.
+// single bit of the result: each output is computed by one goroutine. The
+// shape takes every route (rows a multiple of 8, a batch).
 func TestMatMulThreads(t *testing.T) {
-	const rows, cols, n = 37, 512, 5
+	const rows, cols, n = 40, 512, 5
 	pools := []*Pool{nil, NewPool(1), NewPool(2), NewPool(3)}
 	defer func() {
 		for _, p := range pools {
@@ -193,7 +211,7 @@ func TestMatMulThreads(t *testing.T) {
 		w := Matrix{Type: tc.typ, Rows: rows, Cols: cols, Data: quantizeRows(t, tc.typ, testData(rng, rows*cols), cols)}
 		x := testData(rng, n*cols)
 		var first []float32
-		for pi, p := range pools {
+		for _, p := range pools {
 			got := make([]float32, n*rows)
 			MatMul(p, got, w, x, n)
 			if first == nil {
@@ -206,29 +224,94 @@ func TestMatMulThreads(t *testing.T) {
 					break
 				}
 			}
-			_ = pi
 		}
 	}
 }
 
-// TestMatMulBatchRows checks that a batch gives each activation row the same
-// result as multiplying it alone.
+// TestMatMulBatchRows checks that a row's result does not depend on the
+// batch around it, as in llama.cpp: every batch of two rows or more gives
+// it the same bits, and so does a row alone except where llama.cpp sends
+// batches through another kernel (tinyBLAS for F16 and F32 weights).
 func TestMatMulBatchRows(t *testing.T) {
-	const rows, cols, n = 19, 256, 37 // n past one block of activation rows
+	const rows, cols, n = 20, 256, 37 // n past one block of activation rows
 	for _, tc := range matmulCases {
 		rng := rand.New(rand.NewPCG(11, uint64(tc.typ)))
 		w := Matrix{Type: tc.typ, Rows: rows, Cols: cols, Data: quantizeRows(t, tc.typ, testData(rng, rows*cols), cols)}
 		x := testData(rng, n*cols)
 		batch := make([]float32, n*rows)
 		MatMul(nil, batch, w, x, n)
+		sameAlone := lookupVecDot(tc.typ).VecDotBatch == nil
+		differ := 0
 		for r := range n {
+			pair := make([]float32, 2*rows)
+			xs := append(append([]float32(nil), x[r*cols:(r+1)*cols]...), x[((r+1)%n)*cols:((r+1)%n+1)*cols]...)
+			MatMul(nil, pair, w, xs, 2)
 			one := make([]float32, rows)
 			MatMul(nil, one, w, x[r*cols:(r+1)*cols], 1)
-			for i := range one {
-				if math.Float32bits(one[i]) != math.Float32bits(batch[r*rows+i]) {
-					t.Errorf("%s: activation %d row %d: alone %g, in batch %g", tc.typ, r, i, one[i], batch[r*rows+i])
+			for i := range rows {
+				b := math.Float32bits(batch[r*rows+i])
+				if math.Float32bits(pair[i]) != b {
+					t.Errorf("%s: activation %d row %d: in a pair %g, in the batch %g", tc.typ, r, i, pair[i], batch[r*rows+i])
+				}
+				if math.Float32bits(one[i]) != b {
+					differ++
+					if sameAlone {
+						t.Errorf("%s: activation %d row %d: alone %g, in batch %g", tc.typ, r, i, one[i], batch[r*rows+i])
+					}
 				}
 			}
+		}
+		if !sameAlone && differ == 0 {
+			t.Errorf("%s: no row differs between the vector and the batch kernel: is the batch kernel used?", tc.typ)
+		}
+	}
+}
+
+// TestMatMulRoutes checks that MatMul picks llama.cpp's kernel for the shape:
+// the repacked Q4_0 kernel when the row count is a multiple of 8, tinyBLAS's
+// order for F16 batches that it accepts (rows a multiple of 4, row length a
+// multiple of 16), ggml's vec_dot otherwise.
+func TestMatMulRoutes(t *testing.T) {
+	q40, q40r, f16v, f16b, f32v, f32b := vecDotQ4_0Q8_0, vecDotQ4_0Q8_0Repacked, vecDotF16, vecDotF16Batch, vecDotF32, vecDotF32Batch
+	cases := []struct {
+		typ           quant.Type
+		rows, cols, n int
+		kernel, other func(int, []byte, []byte) float32 // other: the kernel of the other route
+	}{
+		{quant.Q4_0, 16, 512, 1, q40r, q40},
+		{quant.Q4_0, 16, 512, 3, q40r, q40},
+		{quant.Q4_0, 12, 512, 3, q40, q40r},
+		{quant.F16, 12, 512, 2, f16b, f16v},
+		{quant.F16, 12, 512, 1, f16v, f16b},
+		{quant.F16, 13, 512, 2, f16v, f16b},
+		{quant.F16, 12, 520, 2, f16v, nil}, // the batch kernel cannot take this row length
+		{quant.F32, 8, 512, 3, f32b, f32v},
+		{quant.F32, 8, 512, 1, f32v, f32b},
+	}
+	for _, c := range cases {
+		rng := rand.New(rand.NewPCG(12, uint64(c.rows*c.cols)))
+		w := Matrix{Type: c.typ, Rows: c.rows, Cols: c.cols, Data: quantizeRows(t, c.typ, testData(rng, c.rows*c.cols), c.cols)}
+		x := testData(rng, c.n*c.cols)
+		got := make([]float32, c.n*c.rows)
+		MatMul(nil, got, w, x, c.n)
+		act := activationRows(t, c.typ, x, c.cols)
+		rowSize, _ := c.typ.RowSize(c.cols)
+		actSize := len(act) / c.n
+		distinct := 0
+		for r := range c.n {
+			for i := range c.rows {
+				wr, ar := w.Data[i*rowSize:(i+1)*rowSize], act[r*actSize:(r+1)*actSize]
+				want := c.kernel(c.cols, wr, ar)
+				if math.Float32bits(got[r*c.rows+i]) != math.Float32bits(want) {
+					t.Fatalf("%s %dx%d, %d rows: output %d,%d = %g, the expected kernel gives %g", c.typ, c.rows, c.cols, c.n, r, i, got[r*c.rows+i], want)
+				}
+				if c.other != nil && math.Float32bits(c.other(c.cols, wr, ar)) != math.Float32bits(want) {
+					distinct++
+				}
+			}
+		}
+		if c.other != nil && distinct == 0 {
+			t.Errorf("%s %dx%d, %d rows: the two routes agree on every output, so the case proves nothing", c.typ, c.rows, c.cols, c.n)
 		}
 	}
 }

@@ -33,7 +33,8 @@ func RoPE(x []float32, nHeads, headDim, ropeDim int, pos int, freqBase float32, 
 // and sine of pair i's angle at position pos, computed like ggml's
 // rope_cache_init: theta starts at pos and is multiplied by
 // theta_scale = powf(base, -2/ropeDim) in float for each pair, then divided
-// by freqFactors[i] when given.
+// by freqFactors[i] when given; the cosine and sine are glibc's cosf and
+// sinf (see sinf), not correctly rounded ones.
 func RoPECache(cache []float32, pos, ropeDim int, freqBase float32, freqFactors []float32) {
 	if ropeDim <= 0 || ropeDim%2 != 0 || len(cache) < ropeDim || freqFactors != nil && len(freqFactors) < ropeDim/2 {
 		panic(fmt.Sprintf("ops: RoPECache: ropeDim %d, len(cache) %d, len(freqFactors) %d", ropeDim, len(cache), len(freqFactors)))
@@ -45,15 +46,17 @@ func RoPECache(cache []float32, pos, ropeDim int, freqBase float32, freqFactors 
 		if freqFactors != nil {
 			t /= freqFactors[i]
 		}
-		sin, cos := math.Sincos(float64(t))
-		cache[2*i] = float32(cos)
-		cache[2*i+1] = float32(sin)
+		cache[2*i] = cosf(t)
+		cache[2*i+1] = sinf(t)
 		theta *= thetaScale
 	}
 }
 
 // RoPEApply rotates x (nHeads heads of headDim values) by the angles in
-// cache, filled by RoPECache for the same ropeDim.
+// cache, filled by RoPECache for the same ropeDim. Each pair (x0, x1)
+// becomes (x0·cos - x1·sin, x0·sin + x1·cos) with the first product of each
+// fused into the addition, as GCC contracts ggml's rope loop for an FMA
+// target: fma(x0, cos, -(x1·sin)) and fma(x0, sin, x1·cos).
 func RoPEApply(x []float32, nHeads, headDim, ropeDim int, cache []float32, neox bool) {
 	if ropeDim <= 0 || ropeDim%2 != 0 || ropeDim > headDim || nHeads < 0 || len(x) < nHeads*headDim || len(cache) < ropeDim {
 		panic(fmt.Sprintf("ops: RoPEApply: %d heads of %d, ropeDim %d, len(x) %d, len(cache) %d",
@@ -69,8 +72,8 @@ func RoPEApply(x []float32, nHeads, headDim, ropeDim int, cache []float32, neox 
 				j0, j1 = i, i+half
 			}
 			x0, x1 := head[j0], head[j1]
-			head[j0] = float32(x0*c) - float32(x1*s)
-			head[j1] = float32(x0*s) + float32(x1*c)
+			head[j0] = fma32(x0, c, -float32(x1*s))
+			head[j1] = fma32(x0, s, float32(x1*c))
 		}
 	}
 }

@@ -1,28 +1,32 @@
 package ops
 
-import "math"
-
-// Softmax replaces x by softmax(x) in place, as ggml's soft_max: the maximum
-// is subtracted before expf, the exponentials (rounded to float) are summed
-// in double, and x is scaled by the float rounding of 1/sum.
+// Softmax replaces the row x by softmax(x) in place, as ggml's soft_max on
+// llama.cpp's reference build (AVX-512): the maximum is subtracted, then
+// each full group of sixteen (from the start of the row) is exponentiated by
+// vExpf and added up by reduce16 into a double sum; the rest of the row uses
+// expf, each value added to the sum on its own; finally x is multiplied by
+// the float rounding of 1/sum. -Inf entries (masked positions) give exact
+// zeros.
 func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	mx := float32(math.Inf(-1))
-	for _, v := range x {
-		if v > mx {
-			mx = v
-		}
+	mx := x[0]
+	for _, v := range x[1:] {
+		mx = max(mx, v)
 	}
 	var sum float64
-	for i, v := range x {
-		e := expf(v - mx)
-		sum += float64(e)
-		x[i] = e
+	i := 0
+	for ; i+16 <= len(x); i += 16 {
+		g := (*[16]float32)(x[i:])
+		for l, v := range g {
+			g[l] = vExpf(v - mx)
+		}
+		sum += float64(reduce16(g))
+	}
+	for ; i < len(x); i++ {
+		x[i] = expf(x[i] - mx)
+		sum += float64(x[i])
 	}
 	Scale(x, float32(1/sum))
 }
-
-// expf is C's expf up to its last-bit rounding: exp in double, rounded.
-func expf(x float32) float32 { return float32(math.Exp(float64(x))) }

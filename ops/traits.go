@@ -8,15 +8,42 @@ import (
 
 // vecDotTraits is what MatMul needs to know about one weight type, like an
 // entry of ggml's type_traits_cpu.
+//
+// Each function is the reference for its kernel: it computes exactly what
+// llama.cpp's x86 reference build (commit c392e509, AVX-512 and AVX2 with
+// FMA) computes, in that build's order, with the lanes of its vector
+// registers emulated one by one (each kernel's comment states the order). A
+// faster version installed here must give the same bits.
 type vecDotTraits struct {
 	// VecDotType is the activation type the weights are multiplied with.
 	VecDotType quant.Type
 	// FromFloat converts one activation row (a whole number of VecDotType
-	// blocks) from float32.
+	// blocks) from float32, as llama.cpp's x86 build does before a product.
 	FromFloat func(dst []byte, src []float32)
 	// VecDot returns the dot product of n elements: x holds them in the
 	// weight type, y in VecDotType.
 	VecDot func(n int, x, y []byte) float32
+	// VecDotBatch, when set, replaces VecDot when two or more activation
+	// rows are multiplied together and llamafile's tinyBLAS accepts the
+	// shape (weight rows a multiple of 4, row length a multiple of 16):
+	// llama.cpp sends such batches there, and it adds in another order.
+	VecDotBatch func(n int, x, y []byte) float32
+	// VecDotRepacked, when set, replaces both for matrices whose row count is
+	// a multiple of 8: llama.cpp's x86 build repacks those weights when it
+	// loads them and multiplies them with kernels of its own.
+	VecDotRepacked func(n int, x, y []byte) float32
+}
+
+// kernel returns the dot product llama.cpp uses for every output of a
+// product of a rows x cols matrix with n activation rows.
+func (tr *vecDotTraits) kernel(rows, cols, n int) func(n int, x, y []byte) float32 {
+	switch {
+	case tr.VecDotRepacked != nil && rows%8 == 0:
+		return tr.VecDotRepacked
+	case tr.VecDotBatch != nil && n >= 2 && rows%4 == 0 && cols%16 == 0:
+		return tr.VecDotBatch
+	}
+	return tr.VecDot
 }
 
 // vecDotTable is indexed by weight type; entries with a nil VecDot are types
@@ -24,15 +51,15 @@ type vecDotTraits struct {
 // files can install faster kernels from an init function (after checking the
 // CPU's features) without changing any caller.
 var vecDotTable = [...]vecDotTraits{
-	quant.F32:    {VecDotType: quant.F32, FromFloat: quant.QuantizeF32, VecDot: vecDotF32},
-	quant.F16:    {VecDotType: quant.F16, FromFloat: quant.QuantizeF16, VecDot: vecDotF16},
+	quant.F32:    {VecDotType: quant.F32, FromFloat: quant.QuantizeF32, VecDot: vecDotF32, VecDotBatch: vecDotF32Batch},
+	quant.F16:    {VecDotType: quant.F16, FromFloat: quant.QuantizeF16, VecDot: vecDotF16, VecDotBatch: vecDotF16Batch},
 	quant.BF16:   {VecDotType: quant.BF16, FromFloat: quant.QuantizeBF16, VecDot: vecDotBF16},
-	quant.Q4_0:   {VecDotType: quant.Q8_0, FromFloat: quant.QuantizeQ8_0, VecDot: vecDotQ4_0Q8_0},
-	quant.Q4_1:   {VecDotType: quant.Q8_1, FromFloat: quant.QuantizeQ8_1, VecDot: vecDotQ4_1Q8_1},
-	quant.Q5_0:   {VecDotType: quant.Q8_0, FromFloat: quant.QuantizeQ8_0, VecDot: vecDotQ5_0Q8_0},
-	quant.Q5_1:   {VecDotType: quant.Q8_1, FromFloat: quant.QuantizeQ8_1, VecDot: vecDotQ5_1Q8_1},
-	quant.Q8_0:   {VecDotType: quant.Q8_0, FromFloat: quant.QuantizeQ8_0, VecDot: vecDotQ8_0Q8_0},
-	quant.IQ4_NL: {VecDotType: quant.Q8_0, FromFloat: quant.QuantizeQ8_0, VecDot: vecDotIQ4NLQ8_0},
+	quant.Q4_0:   {VecDotType: quant.Q8_0, FromFloat: quantizeActQ8_0, VecDot: vecDotQ4_0Q8_0, VecDotRepacked: vecDotQ4_0Q8_0Repacked},
+	quant.Q4_1:   {VecDotType: quant.Q8_1, FromFloat: quantizeActQ8_1, VecDot: vecDotQ4_1Q8_1},
+	quant.Q5_0:   {VecDotType: quant.Q8_0, FromFloat: quantizeActQ8_0, VecDot: vecDotQ5_0Q8_0},
+	quant.Q5_1:   {VecDotType: quant.Q8_1, FromFloat: quantizeActQ8_1, VecDot: vecDotQ5_1Q8_1},
+	quant.Q8_0:   {VecDotType: quant.Q8_0, FromFloat: quantizeActQ8_0, VecDot: vecDotQ8_0Q8_0},
+	quant.IQ4_NL: {VecDotType: quant.Q8_0, FromFloat: quantizeActQ8_0, VecDot: vecDotIQ4NLQ8_0},
 	quant.Q2_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ2KQ8K},
 	quant.Q3_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ3KQ8K},
 	quant.Q4_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ4KQ8K},

@@ -5,22 +5,32 @@ import (
 	"testing"
 )
 
-// BenchmarkVecDot times one kernel on one 4096-element row, single-threaded;
-// bytes are the weight row's.
+// BenchmarkVecDot times each kernel on one 4096-element row,
+// single-threaded: the vec_dot of every type, and the batch (tinyBLAS) and
+// repacked kernels where a type has them. Bytes are the weight row's.
 func BenchmarkVecDot(b *testing.B) {
 	const cols = 4096
 	for _, tc := range matmulCases {
-		b.Run(tc.typ.String(), func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(3, uint64(tc.typ)))
-			tr := lookupVecDot(tc.typ)
-			x := quantizeRows(b, tc.typ, testData(rng, cols), cols)
-			y := quantizeRows(b, tr.VecDotType, testData(rng, cols), cols)
-			b.SetBytes(int64(len(x)))
-			var sink float32
-			for b.Loop() {
-				sink += tr.VecDot(cols, x, y)
+		tr := lookupVecDot(tc.typ)
+		kernels := []struct {
+			name string
+			f    func(int, []byte, []byte) float32
+		}{{tc.typ.String(), tr.VecDot}, {tc.typ.String() + "/batch", tr.VecDotBatch}, {tc.typ.String() + "/repacked", tr.VecDotRepacked}}
+		for _, k := range kernels {
+			if k.f == nil {
+				continue
 			}
-			_ = sink
-		})
+			b.Run(k.name, func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(3, uint64(tc.typ)))
+				x := quantizeRows(b, tc.typ, testData(rng, cols), cols)
+				y := activationRows(b, tc.typ, testData(rng, cols), cols)
+				b.SetBytes(int64(len(x)))
+				var sink float32
+				for b.Loop() {
+					sink += k.f(cols, x, y)
+				}
+				_ = sink
+			})
+		}
 	}
 }

@@ -53,3 +53,21 @@ var spreadBits = func() (t [256]uint64) {
 
 // group8 is the run of 8 bytes of b starting at i.
 func group8(b []byte, i int) *[8]byte { return (*[8]byte)(b[i : i+8]) }
+
+func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
+
+// dot4u returns Σ b_k·y[k] where b_k, the bytes of v (k = 0 the lowest), are
+// read as unsigned and y holds four int8 activations: one 32-bit lane of
+// _mm256_maddubs_epi16 followed by _mm256_madd_epi16.
+func dot4u(v uint32, y []byte) int32 {
+	y = y[:4]
+	return int32(uint8(v))*int32(int8(y[0])) + int32(uint8(v>>8))*int32(int8(y[1])) +
+		int32(uint8(v>>16))*int32(int8(y[2])) + int32(uint8(v>>24))*int32(int8(y[3]))
+}
+
+// dot4s is dot4u with the bytes of v read as signed.
+func dot4s(v uint32, y []byte) int32 {
+	y = y[:4]
+	return int32(int8(v))*int32(int8(y[0])) + int32(int8(v>>8))*int32(int8(y[1])) +
+		int32(int8(v>>16))*int32(int8(y[2])) + int32(int8(v>>24))*int32(int8(y[3]))
+}

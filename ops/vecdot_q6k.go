@@ -11,40 +11,44 @@ package ops
 //
 // each minus 32, times d*scale.
 
-// vecDotQ6KQ8K is ggml_vec_dot_q6_K_q8_K_generic with the whole block's
-// integer sum scaled once. The weights are summed without their offset -32,
-// which comes back as -32 times Q8_K's bsums (one per 16 elements, like the
-// scales).
+// vecDotQ6KQ8K is ggml_vec_dot_q6_K_q8_K as llama.cpp's AVX2 build computes
+// it (for batches too: no repacking and no tinyBLAS for K-quants at commit
+// c392e509). Canonical order, per block: lane l (l < 8) is the exact integer
+// sum, over the eight runs c of 32 elements, of scale·Σ (q-32)·y over the
+// elements 32c+4l..32c+4l+3, where scale is scales[2c] for l < 4 and
+// scales[2c+1] for l >= 4 (one scale per 16 elements);
+// acc[l] = fma(d, float(lane l), acc[l]) with d = d_y*d_w. The result is
+// hsum8(acc).
 func vecDotQ6KQ8K(n int, x, y []byte) float32 {
 	nb := n / 256
 	x, y = x[:nb*210], y[:nb*q8KSize]
-	var sumf float32
+	var acc [8]float32
 	for len(x) >= 210 && len(y) >= q8KSize {
 		xb, yb := (*[210]byte)(x), (*[q8KSize]byte)(y)
 		x, y = x[210:], y[q8KSize:]
 		sc := (*[16]byte)(xb[192:208])
 
-		var isum int32
+		var lanes [8]int32
 		for h := range 2 {
 			ql := (*[64]byte)(xb[64*h:])
 			qh := (*[32]byte)(xb[128+32*h:])
 			for r := range 4 { // runs of 32 elements within the half
-				q8 := q8KGroup(yb, 4*h+r)
+				c := 4*h + r
+				q8 := q8KGroup(yb, c)
 				low := (*[32]byte)(ql[32*(r&1):])
 				nshift := uint(4 * (r >> 1)) // low nibbles for runs 0, 1; high for 2, 3
 				hshift := uint(2 * r)
-				var part [4]int32
-				for k := range 4 {
-					v := le64(low[8*k:])>>nshift&bytes0f | (le64(qh[8*k:])>>hshift&bytes03)<<4
-					part[k] = dot8u(v, group8(q8[:], 8*k))
+				for l := range 8 {
+					v := le32(low[4*l:])>>nshift&0x0f0f0f0f | (le32(qh[4*l:])>>hshift&0x03030303)<<4
+					s := dot4s(uint32(subBytes(uint64(v), 32)), q8[4*l:]) // (q-32)·y
+					lanes[l] += int32(int8(sc[2*c+l/4])) * s
 				}
-				j := 8*h + 2*r
-				isum += int32(int8(sc[j]))*(part[0]+part[1]-32*q8KBsum(yb, j)) +
-					int32(int8(sc[j+1]))*(part[2]+part[3]-32*q8KBsum(yb, j+1))
 			}
 		}
-		d := f16(xb[208], xb[209]) * q8KScale(yb)
-		sumf += float32(d * float32(isum))
+		d := q8KScale(yb) * f16(xb[208], xb[209])
+		for l, s := range lanes {
+			acc[l] = fma32(d, float32(s), acc[l])
+		}
 	}
-	return sumf
+	return hsum8(&acc)
 }
