@@ -20,9 +20,12 @@ const (
 	SourceTorchLegacy            // torch.save before PyTorch 1.6 (bare pickle)
 	SourceSafetensors            // Hugging Face safetensors
 	SourceGGUF                   // already GGUF
+	SourceHF                     // Hugging Face model directory (config.json, safetensors)
+	SourceLlama2C                // llama2.c checkpoint (.bin)
 )
 
-var sourceKindNames = [...]string{"unknown", "numpy .npz", "PyTorch checkpoint", "legacy PyTorch checkpoint", "safetensors", "GGUF"}
+var sourceKindNames = [...]string{"unknown", "numpy .npz", "PyTorch checkpoint", "legacy PyTorch checkpoint", "safetensors", "GGUF",
+	"Hugging Face model directory", "llama2.c checkpoint"}
 
 func (k SourceKind) String() string {
 	if int(k) < len(sourceKindNames) {
@@ -41,6 +44,12 @@ func DetectSource(path string) (SourceKind, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return SourceUnknown, err
+	}
+	if st.IsDir() {
+		if IsHFDir(path) {
+			return SourceHF, nil
+		}
+		return SourceUnknown, nil
 	}
 	var head [16]byte
 	n, _ := io.ReadFull(f, head[:])
@@ -66,6 +75,8 @@ func DetectSource(path string) (SourceKind, error) {
 			return SourceNPZ, nil
 		}
 		return SourceUnknown, nil
+	case isLlama2C(f, st.Size()): // before pickles: a dim of 128 starts with 0x80 0x00
+		return SourceLlama2C, nil
 	case n >= 2 && b[0] == 0x80 && b[1] <= 5:
 		return SourceTorchLegacy, nil
 	case n >= 9 && b[8] == '{' && binary.LittleEndian.Uint64(b) < uint64(st.Size()):

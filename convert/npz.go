@@ -19,7 +19,7 @@ import (
 // read as it comes, so memory follows the bytes actually present, never the
 // header; the bound only stops a compressed .npz member from inflating
 // without end.
-const maxNPYBytes = 1 << 32
+const maxNPYBytes = min(1<<32, math.MaxInt) // math.MaxInt: 32-bit platforms
 
 // maxNPYHeader bounds a .npy header; numpy writes a few hundred bytes.
 const maxNPYHeader = 1 << 16

@@ -30,7 +30,7 @@ const (
 // MNIST-family file (EMNIST by_class) holds about 550 MB; anything far beyond
 // that is a corrupt header, and refusing it early keeps a gzip stream from
 // inflating without end.
-const maxIDXBytes = 1 << 31
+const maxIDXBytes = min(1<<31, math.MaxInt) // math.MaxInt: 32-bit platforms
 
 // IDX is one parsed IDX file: an array of Dims[0] x Dims[1] x ... elements of
 // Type, stored big-endian and row-major in Data.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -11,7 +12,7 @@ import (
 )
 
 func init() {
-	register(command{name: "convert", summary: "convert a model to GGUF (for now: MLPs from numpy .npz or PyTorch state_dicts)", run: runConvert})
+	register(command{name: "convert", summary: "convert a model to GGUF (MLPs from numpy .npz or PyTorch state_dicts, nanoGPT checkpoints)", run: runConvert})
 }
 
 const convertUsage = `usage: infer convert SRC -o out.gguf [--type f32|f16|q8_0|q4_0|...] [--activation sigmoid|relu[,...]] [--softmax]
@@ -20,7 +21,24 @@ SRC is detected from its contents. Supported for now: multi-layer perceptrons,
   numpy .npz   arrays w0, b0, w1, b1, ... (Nielsen's layout: weights (out, in),
                biases (out, 1)); hidden and output layers sigmoid by default
   PyTorch .pt  a state_dict of Linear layers (fc1, fc2, ... X.weight + X.bias,
-               in order); hidden layers relu, output logits by default`
+               in order); hidden layers relu, output logits by default
+and nanoGPT models (written as llama.cpp's gpt2 architecture):
+  ckpt.pt            nanoGPT's training checkpoint (model, model_args, config)
+  model.safetensors  the same weights with nanoGPT's names; n_head comes from
+                     its __metadata__ model_args, a ckpt.pt beside it, or --n-head
+  The vocabulary is meta.pkl beside SRC (or --vocab: meta.pkl, tokenizer.json,
+  vocab.json with merges.txt). --type takes infer quantize's types (f32, f16,
+  q8_0, q4_0, q4_k_m, ...): anything but f32 is the f32 model quantized.
+and language models, as llama.cpp's converters write them:
+  DIR          a Hugging Face model directory: config.json, model.safetensors
+               (or shards with model.safetensors.index.json), tokenizer.model
+               or tokenizer.json, tokenizer_config.json; GPT2LMHeadModel and
+               LlamaForCausalLM/MistralForCausalLM
+  model.bin    a llama2.c checkpoint (legacy, or export.py version 1 or 2)
+               with its tokenizer.bin beside it (or --tokenizer)
+  --type: f32, f16, bf16, q8_0 as convert_hf_to_gguf.py writes them, or any
+  infer quantize type (q4_0, q4_k_m, ...) applied as llama-quantize would;
+  default: the source's precision.`
 
 func runConvert(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("convert", stderr)
@@ -32,6 +50,10 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	mean := fs.Float64("input-mean", 0, "input normalisation: x = (pixel/255 - mean) / std")
 	std := fs.Float64("input-std", 1, "input normalisation: x = (pixel/255 - mean) / std")
 	name := fs.String("name", "", "general.name (default: the source's file name)")
+	var nanoGPT nanoGPTFlags
+	nanoGPT.register(fs)
+	var lm lmFlags
+	lm.register(fs)
 	fs.Usage = func() { fmt.Fprintln(stderr, convertUsage); fs.PrintDefaults() }
 	rest, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -42,6 +64,25 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	}
 	if *out == "" {
 		return usagef("want an output file: -o out.gguf")
+	}
+	src := rest[0]
+	kind, err := convert.DetectSource(src)
+	if err != nil {
+		return err
+	}
+	lmType := "" // language models keep the source's precision unless --type says otherwise
+	if typeFlagSet(fs) {
+		lmType = *typeName
+	}
+	if kind == convert.SourceHF || kind == convert.SourceLlama2C {
+		return convertLM(kind, src, *out, lmType, *name, &lm, stdout, stderr)
+	}
+	if (kind == convert.SourceTorch || kind == convert.SourceSafetensors) && convert.IsNanoGPT(src) {
+		return convertNanoGPT(src, *out, *typeName, *name, &nanoGPT, stdout, stderr)
+	}
+	if kind == convert.SourceSafetensors && convert.IsHFDir(filepath.Dir(src)) {
+		// A model.safetensors inside a Hugging Face directory: the directory.
+		return convertLM(convert.SourceHF, filepath.Dir(src), *out, lmType, *name, &lm, stdout, stderr)
 	}
 	typ, err := parseWeightType(*typeName)
 	if err != nil {
@@ -64,11 +105,6 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 		opts.InputHeight, opts.InputWidth = hi, wi
 	}
 
-	src := rest[0]
-	kind, err := convert.DetectSource(src)
-	if err != nil {
-		return err
-	}
 	var m *convert.MLP
 	switch kind {
 	case convert.SourceNPZ:
@@ -76,12 +112,12 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	case convert.SourceTorch:
 		m, err = convert.MLPFromTorch(src, opts)
 		if err != nil {
-			err = fmt.Errorf("%w\n(only MLP checkpoints, a state_dict of Linear layers, are supported for now)", err)
+			err = fmt.Errorf("%w\n(only MLP checkpoints, a state_dict of Linear layers, and nanoGPT checkpoints are supported for now)", err)
 		}
 	case convert.SourceGGUF:
 		return fmt.Errorf("%s is already a GGUF file", src)
 	case convert.SourceTorchLegacy, convert.SourceSafetensors:
-		return fmt.Errorf("%s: converting a %v is not supported yet (for now: MLPs from numpy .npz or PyTorch zip state_dicts)", src, kind)
+		return fmt.Errorf("%s: converting a %v is not supported yet (for now: MLPs from numpy .npz or PyTorch zip state_dicts, nanoGPT checkpoints and weights)", src, kind)
 	default:
 		return fmt.Errorf("%s: unrecognised source (for now infer converts MLPs from numpy .npz archives and PyTorch zip state_dicts)", src)
 	}

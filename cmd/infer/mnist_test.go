@@ -88,14 +88,15 @@ func TestConvertErrors(t *testing.T) {
 		{"bad activation", []string{"convert", npz, "-o", out, "--activation", "swish"}, 1, "swish"},
 		{"bad input shape", []string{"convert", npz, "-o", out, "--input-shape", "27x27"}, 1, "27x27"},
 	}
-	if ckpt := filepath.Join(testref.Dir(t), "nanogpt", "ckpt.pt"); fileExists(ckpt) {
-		tests = append(tests, struct {
-			name string
-			args []string
-			code int
-			msg  string
-		}{"not an MLP", []string{"convert", ckpt, "-o", out}, 1, "only MLP"})
-	}
+	// A PyTorch checkpoint that is neither an MLP nor a nanoGPT model.
+	conv := filepath.Join(dir, "conv.pt")
+	writeConvCheckpoint(t, conv)
+	tests = append(tests, struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{"not an MLP", []string{"convert", conv, "-o", out}, 1, "only MLP"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, stderr, code := runCmd(t, tt.args...)

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/infer-go/infer/convert"
+)
+
+// lmFlags are the convert flags for Hugging Face directories and llama2.c
+// checkpoints.
+type lmFlags struct {
+	tokenizer string
+	pure      bool
+}
+
+func (f *lmFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.tokenizer, "tokenizer", "", "llama2.c: the vocabulary, tokenizer.bin or a GGUF file to copy it from (default: tokenizer.bin beside SRC)")
+	fs.BoolVar(&f.pure, "pure", false, "Hugging Face and llama2.c models with a quantized --type: every weight matrix gets the type's base type, no mixture")
+}
+
+// typeFlagSet reports whether --type was given: language models keep the
+// source's precision by default, not the MLP default of f32.
+func typeFlagSet(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "type" })
+	return set
+}
+
+// convertLM converts a Hugging Face model directory or a llama2.c
+// checkpoint (kind) to a GGUF of scheme typeName ("" keeps the source's
+// precision).
+func convertLM(kind convert.SourceKind, src, out, typeName, name string, f *lmFlags, stdout, stderr io.Writer) error {
+	var ft convert.QuantFileType
+	if typeName != "" {
+		var err error
+		if ft, err = convert.ParseQuantFileType(typeName); err != nil {
+			return usagef("--type: %v", err)
+		}
+	}
+	if kind == convert.SourceHF && f.tokenizer != "" {
+		return usagef("--tokenizer is for llama2.c checkpoints; a Hugging Face directory brings its own tokenizer files")
+	}
+	// Ctrl-C stops between batches of rows; the writer then leaves no output.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	bar := newQuantizeProgress(stderr)
+	opts := convert.LMOptions{
+		Type: ft, Name: name,
+		Warn:            func(msg string) { fmt.Fprintf(stderr, "warning: %s\n", msg) },
+		QuantizeOptions: convert.QuantizeOptions{Pure: f.pure, Context: ctx, Progress: bar.update},
+	}
+	var res *convert.QuantizeResult
+	var err error
+	if kind == convert.SourceHF {
+		res, err = convert.ConvertHF(src, out, opts)
+	} else {
+		res, err = convert.ConvertLlama2C(src, f.tokenizer, out, opts)
+	}
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	printFallbacks(stderr, res)
+	typeLabel := typeName
+	if typeLabel == "" {
+		typeLabel = "source precision"
+	}
+	fmt.Fprintf(stdout, "%s (%v) -> %s (%s)\n", src, kind, out, typeLabel)
+	printQuantizeSummary(stdout, res, fileTypeOf(res, ft), out)
+	return nil
+}
+
+// fileTypeOf names the scheme a conversion used, for the summary.
+func fileTypeOf(res *convert.QuantizeResult, ft convert.QuantFileType) convert.QuantFileType {
+	if ft.Name != "" {
+		return ft
+	}
+	// The source's precision: the type most elements ended up in.
+	best, n := convert.QuantFileType{Name: "F32"}, uint64(0)
+	for _, s := range res.Summary() {
+		if s.Elements > n {
+			if t, err := convert.ParseQuantFileType(s.Type.String()); err == nil {
+				best, n = t, s.Elements
+			}
+		}
+	}
+	return best
+}
