@@ -31,49 +31,11 @@ type bpeBigram struct {
 	size        int
 }
 
-// bpeQueue is a binary min-heap on (rank, left): the lowest-ranked merge
-// first and, among equal ranks, the leftmost — llama.cpp's comparator.
-type bpeQueue []bpeBigram
-
-func (q bpeQueue) less(i, j int) bool {
-	return q[i].rank < q[j].rank || (q[i].rank == q[j].rank && q[i].left < q[j].left)
-}
-
-func (q *bpeQueue) push(b bpeBigram) {
-	*q = append(*q, b)
-	h := *q
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !h.less(i, p) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func (q *bpeQueue) pop() bpeBigram {
-	h := *q
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(h) && h.less(l, m) {
-			m = l
-		}
-		if r < len(h) && h.less(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	*q = h
-	return top
+// bpeBefore orders the merge queue as a min-heap on (rank, left): the
+// lowest-ranked merge first and, among equal ranks, the leftmost —
+// llama.cpp's comparator.
+func bpeBefore(a, b bpeBigram) bool {
+	return a.rank < b.rank || (a.rank == b.rank && a.left < b.left)
 }
 
 // bpeRank returns the rank of merging a and b, or -1.
@@ -97,7 +59,7 @@ func (t *Tokenizer) bpeRank(a, b string) int32 {
 type bpeSession struct {
 	t     *Tokenizer
 	syms  []symbol
-	queue bpeQueue
+	queue heap[bpeBigram]
 }
 
 func (s *bpeSession) addBigram(word string, left, right int) {
@@ -121,11 +83,11 @@ func (s *bpeSession) encodeWord(word string, out []int32) []int32 {
 		}
 	}
 	s.syms = splitSymbols(word, s.syms)
-	s.queue = s.queue[:0]
+	s.queue.reset(bpeBefore)
 	for i := 1; i < len(s.syms); i++ {
 		s.addBigram(word, i-1, i)
 	}
-	for len(s.queue) > 0 {
+	for s.queue.len() > 0 {
 		b := s.queue.pop()
 		left, right := &s.syms[b.left], &s.syms[b.right]
 		// Symbols only grow rightwards and are contiguous, so an entry

@@ -10,57 +10,18 @@ type spmBigram struct {
 	size        int
 }
 
-// spmQueue is a binary max-heap on (score, -left): the highest-scoring
-// merge first and, among equal scores, the leftmost — llama.cpp's
-// llm_bigram_spm comparator.
-type spmQueue []spmBigram
-
-func (q spmQueue) before(i, j int) bool {
-	return q[i].score > q[j].score || (q[i].score == q[j].score && q[i].left < q[j].left)
-}
-
-func (q *spmQueue) push(b spmBigram) {
-	*q = append(*q, b)
-	h := *q
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !h.before(i, p) {
-			break
-		}
-		h[i], h[p] = h[p], h[i]
-		i = p
-	}
-}
-
-func (q *spmQueue) pop() spmBigram {
-	h := *q
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < len(h) && h.before(l, m) {
-			m = l
-		}
-		if r < len(h) && h.before(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	*q = h
-	return top
+// spmBefore orders the merge queue as a max-heap on (score, -left): the
+// highest-scoring merge first and, among equal scores, the leftmost —
+// llama.cpp's llm_bigram_spm comparator.
+func spmBefore(a, b spmBigram) bool {
+	return a.score > b.score || (a.score == b.score && a.left < b.left)
 }
 
 // spmSession holds the scratch space of one Encode call.
 type spmSession struct {
 	t     *Tokenizer
 	syms  []symbol
-	queue spmQueue
+	queue heap[spmBigram]
 }
 
 func (s *spmSession) addBigram(text string, left, right int) {
@@ -87,11 +48,11 @@ func (s *spmSession) addBigram(text string, left, right int) {
 func (s *spmSession) encode(text string, out []int32) []int32 {
 	t := s.t
 	s.syms = splitSymbols(text, s.syms)
-	s.queue = s.queue[:0]
+	s.queue.reset(spmBefore)
 	for i := 1; i < len(s.syms); i++ {
 		s.addBigram(text, i-1, i)
 	}
-	for len(s.queue) > 0 {
+	for s.queue.len() > 0 {
 		b := s.queue.pop()
 		left, right := &s.syms[b.left], &s.syms[b.right]
 		if left.n == 0 || right.n == 0 || left.n+right.n != b.size {
