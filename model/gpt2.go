@@ -12,10 +12,7 @@ import (
 // blocks with LayerNorm (weight and bias), a fused QKV projection and a GELU
 // feed-forward, biases on every projection.
 type gpt2 struct {
-	cfg    Config
-	pool   *ops.Pool
-	cache  *KVCache
-	filled int
+	base
 	// gelu is the feed-forward activation: ops.GELU (tanh approximation
 	// through ggml's f16 table, as llama.cpp) or ops.GELUErf when the file
 	// says gpt2.activation = "gelu_erf" (nanoGPT-style models).
@@ -63,7 +60,7 @@ func loadGPT2(f *gguf.File, cfg Config, pool *ops.Pool) (LM, error) {
 	cfg.VocabSize = vocab
 	cfg.RopeDims, cfg.RopeBase = 0, 0 // no rotary positions
 
-	m := &gpt2{cfg: cfg, pool: pool, gelu: ops.GELU}
+	m := &gpt2{gelu: ops.GELU}
 	if f.Has(activationKey) {
 		act, err := f.String(activationKey)
 		if err != nil {
@@ -109,23 +106,10 @@ func loadGPT2(f *gguf.File, cfg Config, pool *ops.Pool) (LM, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
-	if m.cache, err = NewKVCache(cfg.CacheType, cfg.Layers, cfg.ContextLength, kvDim); err != nil {
+	if err := m.init(cfg, pool, m.forward); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-func (m *gpt2) Arch() string        { return m.cfg.Arch }
-func (m *gpt2) Config() Config      { return m.cfg }
-func (m *gpt2) KVCacheBytes() int64 { return m.cache.Bytes() }
-
-func (m *gpt2) Forward(tokens []int32, pos int, all bool, out []float32) error {
-	if err := checkForward(&m.cfg, tokens, pos, m.filled, all, out); err != nil {
-		return err
-	}
-	inBatches(tokens, pos, all, out, m.cfg.VocabSize, m.forward)
-	m.filled = pos + len(tokens)
-	return nil
 }
 
 // forward runs one batch of tokens at positions pos.. and writes the logits

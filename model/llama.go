@@ -12,11 +12,7 @@ import (
 // share its graph): pre-norm blocks with RMSNorm, rotary positions,
 // grouped-query attention and a SwiGLU feed-forward.
 type llama struct {
-	cfg   Config
-	pool  *ops.Pool
-	cache *KVCache
-	// filled is the number of positions the cache holds.
-	filled int
+	base
 
 	tokEmbd   ops.Matrix // [vocab][embd], rows looked up
 	ropeFreqs []float32  // Llama 3 frequency factors; nil: none
@@ -58,7 +54,7 @@ func loadLlama(f *gguf.File, cfg Config, pool *ops.Pool) (LM, error) {
 		return nil, err
 	}
 	cfg.VocabSize = vocab
-	m := &llama{cfg: cfg, pool: pool}
+	m := &llama{}
 	m.tokEmbd = b.table("token_embd.weight", e, vocab)
 	m.outNorm = b.vector("output_norm.weight", e)
 	if out, ok := b.optionalMatrix("output.weight", e, vocab); ok {
@@ -93,23 +89,10 @@ func loadLlama(f *gguf.File, cfg Config, pool *ops.Pool) (LM, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
-	if m.cache, err = NewKVCache(cfg.CacheType, cfg.Layers, cfg.ContextLength, kvDim); err != nil {
+	if err := m.init(cfg, pool, m.forward); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-func (m *llama) Arch() string        { return m.cfg.Arch }
-func (m *llama) Config() Config      { return m.cfg }
-func (m *llama) KVCacheBytes() int64 { return m.cache.Bytes() }
-
-func (m *llama) Forward(tokens []int32, pos int, all bool, out []float32) error {
-	if err := checkForward(&m.cfg, tokens, pos, m.filled, all, out); err != nil {
-		return err
-	}
-	inBatches(tokens, pos, all, out, m.cfg.VocabSize, m.forward)
-	m.filled = pos + len(tokens)
-	return nil
 }
 
 // forward runs one batch of tokens at positions pos.. and writes the logits

@@ -136,6 +136,43 @@ func inBatches(tokens []int32, pos int, all bool, out []float32, vocab int,
 	}
 }
 
+// base is the state and the LM methods every architecture shares; an
+// architecture embeds it and supplies the forward pass of one batch.
+type base struct {
+	cfg   Config
+	pool  *ops.Pool
+	cache *KVCache
+	// filled is the number of positions the cache holds.
+	filled int
+	// batch runs one batch of tokens at positions pos.. and writes the
+	// logits of its last outRows positions into out.
+	batch func(tokens []int32, pos, outRows int, out []float32)
+}
+
+// init sets up the shared state of a model whose weights are bound,
+// allocating its KV cache.
+func (m *base) init(cfg Config, pool *ops.Pool, batch func(tokens []int32, pos, outRows int, out []float32)) error {
+	cache, err := NewKVCache(cfg.CacheType, cfg.Layers, cfg.ContextLength, cfg.HeadsKV*cfg.HeadDim)
+	if err != nil {
+		return err
+	}
+	*m = base{cfg: cfg, pool: pool, cache: cache, batch: batch}
+	return nil
+}
+
+func (m *base) Arch() string        { return m.cfg.Arch }
+func (m *base) Config() Config      { return m.cfg }
+func (m *base) KVCacheBytes() int64 { return m.cache.Bytes() }
+
+func (m *base) Forward(tokens []int32, pos int, all bool, out []float32) error {
+	if err := checkForward(&m.cfg, tokens, pos, m.filled, all, out); err != nil {
+		return err
+	}
+	inBatches(tokens, pos, all, out, m.cfg.VocabSize, m.batch)
+	m.filled = pos + len(tokens)
+	return nil
+}
+
 // checkForward validates a Forward call against the model and its cache.
 // filled is the number of positions the cache holds now.
 func checkForward(cfg *Config, tokens []int32, pos, filled int, all bool, out []float32) error {
