@@ -2,10 +2,8 @@ package infer_test
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -249,33 +247,8 @@ func readReference(t *testing.T, name string) (ref reference, modelPath string, 
 	if err := json.Unmarshal(b, &ref); err != nil {
 		t.Fatal(err)
 	}
-	gen, err := os.ReadFile(testref.Path(t, "ref", "logits", name+".gen_logits.f32"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref, testref.Path(t, "models", name+".gguf"), stableGreedyPrefix(gen, ref.NVocab, len(ref.GreedyTokens))
-}
-
-// stableGreedyPrefix is how many of llama.cpp's greedy tokens can be compared:
-// up to the first step whose top-two logit gap is below 1e-3, where a
-// last-bit difference may pick the other token.
-func stableGreedyPrefix(gen []byte, vocab, n int) int {
-	for k := range n {
-		row := gen[k*vocab*4 : (k+1)*vocab*4]
-		first, second := float32(math.Inf(-1)), float32(math.Inf(-1))
-		for i := range vocab {
-			x := math.Float32frombits(binary.LittleEndian.Uint32(row[4*i:]))
-			if x > first {
-				first, second = x, first
-			} else if x > second {
-				second = x
-			}
-		}
-		if first-second < 1e-3 {
-			return k
-		}
-	}
-	return n
+	gen := testref.ReadF32File(t, testref.Path(t, "ref", "logits", name+".gen_logits.f32"), -1)
+	return ref, testref.Path(t, "models", name+".gguf"), testref.StableGreedyPrefix(gen, ref.NVocab, len(ref.GreedyTokens))
 }
 
 // TestGreedyMatchesLlamaCpp checks the whole pipeline (tokenizer, prompt

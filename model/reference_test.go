@@ -1,7 +1,6 @@
 package model
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -54,25 +53,9 @@ func loadReference(t testing.TB, name string) *reference {
 	if err := json.Unmarshal(data, &r); err != nil {
 		t.Fatalf("%s.json: %v", name, err)
 	}
-	r.all = readF32(t, testref.Path(t, "ref", "logits", name+".logits_all.f32"), len(r.Tokens)*r.NVocab)
-	r.gen = readF32(t, testref.Path(t, "ref", "logits", name+".gen_logits.f32"), len(r.Greedy)*r.NVocab)
+	r.all = testref.ReadF32File(t, testref.Path(t, "ref", "logits", name+".logits_all.f32"), len(r.Tokens)*r.NVocab)
+	r.gen = testref.ReadF32File(t, testref.Path(t, "ref", "logits", name+".gen_logits.f32"), len(r.Greedy)*r.NVocab)
 	return &r
-}
-
-func readF32(t testing.TB, path string, n int) []float32 {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(data) != 4*n {
-		t.Fatalf("%s: %d bytes, want %d", path, len(data), 4*n)
-	}
-	out := make([]float32, n)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
-	}
-	return out
 }
 
 func openModel(t testing.TB, name string, opts Options) (*gguf.File, LM) {
@@ -103,15 +86,12 @@ type logitStats struct {
 
 func (s *logitStats) add(label string, ref, got []float32) {
 	s.rows++
-	for i := range ref {
-		s.maxAbs = math.Max(s.maxAbs, math.Abs(float64(ref[i]-got[i])))
-	}
-	kl := klDivergence(ref, got)
-	s.sumKL += kl
-	s.maxKL = math.Max(s.maxKL, kl)
-	ra, ga := ops.Argmax(ref), ops.Argmax(got)
-	if ra != ga {
-		gap := topTwoGap(ref)
+	d := testref.CompareLogits(ref, got)
+	s.maxAbs = math.Max(s.maxAbs, d.MaxAbs)
+	s.sumKL += d.KL
+	s.maxKL = math.Max(s.maxKL, d.KL)
+	if ra, ga := d.RefArgmax, d.GotArgmax; ra != ga {
+		gap := testref.TopTwoGap(ref)
 		if gap < nearTie {
 			s.nearTieDiff++
 		} else {
@@ -126,46 +106,6 @@ func (s *logitStats) meanKL() float64 { return s.sumKL / float64(s.rows) }
 func (s *logitStats) String() string {
 	return fmt.Sprintf("%d rows: max|diff| %.3g, mean KL %.3g (max %.3g), argmax differs at %d (+%d near ties)",
 		s.rows, s.maxAbs, s.meanKL(), s.maxKL, s.argmaxDiff, s.nearTieDiff)
-}
-
-// klDivergence is KL(softmax(p) || softmax(q)) in float64.
-func klDivergence(p, q []float32) float64 {
-	lp, lq := logSoftmax(p), logSoftmax(q)
-	var kl float64
-	for i := range lp {
-		kl += math.Exp(lp[i]) * (lp[i] - lq[i])
-	}
-	return kl
-}
-
-func logSoftmax(x []float32) []float64 {
-	m := math.Inf(-1)
-	for _, v := range x {
-		m = math.Max(m, float64(v))
-	}
-	var sum float64
-	for _, v := range x {
-		sum += math.Exp(float64(v) - m)
-	}
-	ls := m + math.Log(sum)
-	out := make([]float64, len(x))
-	for i, v := range x {
-		out[i] = float64(v) - ls
-	}
-	return out
-}
-
-func topTwoGap(x []float32) float64 {
-	a, b := math.Inf(-1), math.Inf(-1)
-	for _, v := range x {
-		switch f := float64(v); {
-		case f > a:
-			a, b = f, a
-		case f > b:
-			b = f
-		}
-	}
-	return a - b
 }
 
 // TestMatchesLlamaCpp runs each reference model on llama.cpp's prompt tokens

@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,53 +46,6 @@ func loadRefCase(t *testing.T, name string) refCase {
 	return c
 }
 
-// readF32 reads a little-endian float32 file.
-func readF32(t *testing.T, path string) []float32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b)%4 != 0 {
-		t.Fatalf("%s: %d bytes is not a whole number of float32s", path, len(b))
-	}
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
-
-func argmaxF32(xs []float32) int {
-	best := 0
-	for i, x := range xs {
-		if x > xs[best] {
-			best = i
-		}
-	}
-	return best
-}
-
-// stableGreedyPrefix is how many of llama.cpp's greedy tokens can be
-// compared: up to the first step whose top-two logit gap is below 1e-3.
-func stableGreedyPrefix(gen []float32, vocab, n int) int {
-	for k := range n {
-		row := gen[k*vocab : (k+1)*vocab]
-		first, second := float32(math.Inf(-1)), float32(math.Inf(-1))
-		for _, x := range row {
-			if x > first {
-				first, second = x, first
-			} else if x > second {
-				second = x
-			}
-		}
-		if first-second < 1e-3 {
-			return k
-		}
-	}
-	return n
-}
-
 // streamText decodes ids the way generate prints them.
 func streamText(t *testing.T, model string, ids []int32) string {
 	t.Helper()
@@ -122,10 +73,10 @@ func TestGenerateGreedyMatchesLlamaCpp(t *testing.T) {
 	for _, name := range []string{"tiny-llama-256-q8_0", "tiny-gpt2-q8_0"} {
 		t.Run(name, func(t *testing.T) {
 			c := loadRefCase(t, name)
-			gen := readF32(t, filepath.Join(c.dir, name+".gen_logits.f32"))
+			gen := testref.ReadF32File(t, filepath.Join(c.dir, name+".gen_logits.f32"), -1)
 			// The library test compares the whole stable prefix; here a few
 			// tokens show that the command line wires it up the same way.
-			n := min(10, stableGreedyPrefix(gen, c.ref.NVocab, len(c.ref.GreedyTokens)))
+			n := min(10, testref.StableGreedyPrefix(gen, c.ref.NVocab, len(c.ref.GreedyTokens)))
 			if n == 0 {
 				t.Skip("llama.cpp's first greedy token is a near-tie")
 			}

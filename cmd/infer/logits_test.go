@@ -4,8 +4,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/infer-go/infer/internal/testref"
 )
 
 // TestLogitsMatchLlamaCpp writes the logits of the reference prompt with
@@ -22,8 +25,8 @@ func TestLogitsMatchLlamaCpp(t *testing.T) {
 			if want := formatIDs(c.ref.Tokens) + "\n"; stdout != want {
 				t.Errorf("printed ids %q, want %q", stdout, want)
 			}
-			got := readF32(t, out)
-			want := readF32(t, filepath.Join(c.dir, name+".logits_all.f32"))
+			got := testref.ReadF32File(t, out, -1)
+			want := testref.ReadF32File(t, filepath.Join(c.dir, name+".logits_all.f32"), -1)
 			if len(got) != len(want) {
 				t.Fatalf("%d logits, llama.cpp %d", len(got), len(want))
 			}
@@ -39,7 +42,7 @@ func TestLogitsMatchLlamaCpp(t *testing.T) {
 			if code != 0 || stdout != formatIDs(c.ref.Tokens)+"\n" {
 				t.Fatalf("-p: exit %d, ids %q, want %v: %s", code, stdout, c.ref.Tokens, stderr)
 			}
-			if got2 := readF32(t, out2); !equalF32(got, got2) {
+			if got2 := testref.ReadF32File(t, out2, -1); !slices.Equal(got, got2) {
 				t.Error("--tokens and -p wrote different logits")
 			}
 		})
@@ -54,54 +57,17 @@ func compareLogits(t *testing.T, got, want []float32, vocab int) {
 	var kl float64
 	for r := range rows {
 		g, w := got[r*vocab:(r+1)*vocab], want[r*vocab:(r+1)*vocab]
-		if a, b := argmaxF32(g), argmaxF32(w); a != b {
+		d := testref.CompareLogits(w, g)
+		if a, b := d.GotArgmax, d.RefArgmax; a != b {
 			t.Errorf("position %d: argmax %d (%.4f), llama.cpp %d (%.4f)", r, a, g[a], b, w[b])
 		}
-		kl += klDivergence(w, g)
+		kl += d.KL
 	}
 	if kl /= float64(rows); kl >= 1e-3 || math.IsNaN(kl) {
 		t.Errorf("mean KL divergence %.3g >= 1e-3", kl)
 	} else {
 		t.Logf("mean KL divergence %.3g over %d positions", kl, rows)
 	}
-}
-
-// klDivergence is KL(softmax(p) || softmax(q)).
-func klDivergence(p, q []float32) float64 {
-	lp, lq := logSoftmax(p), logSoftmax(q)
-	var kl float64
-	for i := range lp {
-		kl += math.Exp(lp[i]) * (lp[i] - lq[i])
-	}
-	return kl
-}
-
-func logSoftmax(xs []float32) []float64 {
-	m := math.Inf(-1)
-	for _, x := range xs {
-		m = math.Max(m, float64(x))
-	}
-	var sum float64
-	for _, x := range xs {
-		sum += math.Exp(float64(x) - m)
-	}
-	out := make([]float64, len(xs))
-	for i, x := range xs {
-		out[i] = float64(x) - m - math.Log(sum)
-	}
-	return out
-}
-
-func equalF32(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestParseIDs(t *testing.T) {
@@ -122,22 +88,10 @@ func TestParseIDs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := parseIDs(tt.in)
-		if (err == nil) != tt.ok || !equalIDs(got, tt.want) {
+		if (err == nil) != tt.ok || !slices.Equal(got, tt.want) {
 			t.Errorf("parseIDs(%q) = %v, %v; want %v (ok %v)", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
-}
-
-func equalIDs(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestCommandErrors: wrong flags and arguments exit 2 with a message,
@@ -228,7 +182,7 @@ func FuzzParseIDs(f *testing.F) {
 		}
 		// What formatIDs prints parses back to the same ids.
 		again, err := parseIDs(formatIDs(ids))
-		if err != nil || !equalIDs(again, ids) {
+		if err != nil || !slices.Equal(again, ids) {
 			t.Fatalf("round trip of %v: %v, %v", ids, again, err)
 		}
 	})
