@@ -16,13 +16,11 @@ package convert
 // followed by `infer quantize ... Q4_K_M`.
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"runtime"
 	"strings"
 	"time"
 
@@ -159,57 +157,26 @@ func (m *lmModel) write(out string, opts LMOptions) (*QuantizeResult, error) {
 	w.AddKV("general.file_type", gguf.ValueOf(ft.ID))
 	w.AddKV("general.quantization_version", gguf.ValueOf(uint32(2)))
 
-	threads := opts.Threads
-	if threads <= 0 {
-		threads = runtime.NumCPU()
-	}
-	ctx := opts.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	var total, done uint64
-	for i := range plans {
-		total += plans[i].Elements
-	}
-	for i := range plans {
-		p := &plans[i]
+	return writePlanned(w, out, plans, start, &opts.QuantizeOptions, func(ctx context.Context, dst io.Writer, p *TensorPlan, threads int, progress func(uint64)) error {
 		t := byName[p.Name]
-		progress := func(n uint64) {
-			done += n
-			if opts.Progress != nil {
-				opts.Progress(p.Name, done, total)
-			}
-		}
-		err := w.AddTensorFunc(p.Name, p.To, p.Dims, func(dst io.Writer) error {
-			data, err := t.load()
-			if err != nil {
-				return fmt.Errorf("tensor %q: %w", t.name, err)
-			}
-			src := &gguf.TensorInfo{Name: t.name, Dims: t.dims, Type: t.typ, Size: uint64(len(data)), Data: data}
-			if want := t.elements() * uint64(t.typ.TypeSize()); uint64(len(data)) != want {
-				return fmt.Errorf("tensor %q: %d bytes of %s, want %d", t.name, len(data), t.typ, want)
-			}
-			if err := convertTensor(ctx, dst, src, p.To, threads, progress); err != nil {
-				return fmt.Errorf("tensor %q: %w", t.name, err)
-			}
-			return nil
-		})
+		data, err := t.load()
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("tensor %q: %w", t.name, err)
 		}
-	}
-	if err := w.WriteFile(out); err != nil {
-		return nil, err
-	}
-	for i := range plans {
-		plans[i].src = nil
-	}
-	return &QuantizeResult{Tensors: plans, Elapsed: time.Since(start)}, nil
+		src := &gguf.TensorInfo{Name: t.name, Dims: t.dims, Type: t.typ, Size: uint64(len(data)), Data: data}
+		if want := t.elements() * uint64(t.typ.TypeSize()); uint64(len(data)) != want {
+			return fmt.Errorf("tensor %q: %d bytes of %s, want %d", t.name, len(data), t.typ, want)
+		}
+		if err := convertTensor(ctx, dst, src, p.To, threads, progress); err != nil {
+			return fmt.Errorf("tensor %q: %w", t.name, err)
+		}
+		return nil
+	})
 }
 
 // plan decides each tensor's output type. Tensors llama.cpp's converter
 // keeps in F32 enter the planner as F32, the others at the source's
-// precision; PlanQuantization then applies scheme ft as llama-quantize
+// precision; the planner then applies scheme ft as llama-quantize
 // would to that file. SizeFrom is reported at the source's precision.
 func (m *lmModel) plan(ft QuantFileType, pure bool) ([]TensorPlan, error) {
 	infos := make([]gguf.TensorInfo, len(m.tensors))
@@ -231,11 +198,7 @@ func (m *lmModel) plan(ft QuantFileType, pure bool) ([]TensorPlan, error) {
 		infos[i] = gguf.TensorInfo{Name: t.name, Dims: t.dims, Type: from, Size: n * uint64(from.TypeSize())}
 		srcSize[t.name] = n * uint64(t.typ.TypeSize())
 	}
-	f, err := planningFile(m.plannerKV(), infos)
-	if err != nil {
-		return nil, err
-	}
-	plans, err := PlanQuantization(f, ft, pure)
+	plans, err := planTensors(planModel{arch: m.arch, hparam: m.hparam, tensors: infos}, ft, pure)
 	if err != nil {
 		return nil, err
 	}
@@ -245,48 +208,27 @@ func (m *lmModel) plan(ft QuantFileType, pure bool) ([]TensorPlan, error) {
 	return plans, nil
 }
 
-// plannerKV are the keys llama-quantize's mixture rules read.
-func (m *lmModel) plannerKV() []gguf.KV {
-	kv := []gguf.KV{{Key: "general.architecture", Value: gguf.ValueOf(m.arch)}}
-	for _, k := range m.kv {
-		switch strings.TrimPrefix(k.Key, m.arch+".") {
-		case "block_count", "attention.head_count", "attention.head_count_kv", "expert_count":
-			kv = append(kv, k)
+// hparam is the integer hyperparameter ARCH.key of m's metadata, the
+// lookup the mixture rules make (the converters write these as UINT32).
+func (m *lmModel) hparam(key string) (uint32, bool) {
+	key = m.arch + "." + key
+	for _, kv := range m.kv {
+		if kv.Key != key {
+			continue
 		}
-	}
-	return kv
-}
-
-// planningFile makes the *gguf.File PlanQuantization reads: the metadata
-// kv (string and integer scalars) parsed from a GGUF header built in
-// memory, with tensors for Tensors. It is never written anywhere.
-func planningFile(kv []gguf.KV, tensors []gguf.TensorInfo) (*gguf.File, error) {
-	var b bytes.Buffer
-	le := binary.LittleEndian
-	put := func(v any) { _ = binary.Write(&b, le, v) }
-	putStr := func(s string) { put(uint64(len(s))); b.WriteString(s) }
-	b.WriteString("GGUF")
-	put(uint32(3))
-	put(uint64(0))
-	put(uint64(len(kv)))
-	for _, k := range kv {
-		putStr(k.Key)
-		put(uint32(k.Value.Type))
-		switch x := k.Value.Data.(type) {
-		case string:
-			putStr(x)
-		case uint32, int32, uint64, int64, float32:
-			put(x)
-		default:
-			return nil, fmt.Errorf("planning key %q: unsupported value %v", k.Key, k.Value)
+		switch x := kv.Value.Data.(type) {
+		case uint32:
+			return x, true
+		case int32:
+			return uint32(x), x >= 0
+		case uint64:
+			return uint32(x), x <= math.MaxUint32
+		case int64:
+			return uint32(x), x >= 0 && x <= math.MaxUint32
 		}
+		return 0, false
 	}
-	f, err := gguf.Parse(b.Bytes())
-	if err != nil {
-		return nil, fmt.Errorf("planning metadata: %w", err)
-	}
-	f.Tensors = tensors
-	return f, nil
+	return 0, false
 }
 
 // viewTensor is an lmTensor whose bytes are data as they are.
