@@ -106,20 +106,21 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	}
 
 	var m *convert.MLP
+	const supportedSources = "infer converts nanoGPT ckpt.pt or model.safetensors, Hugging Face GPT-2 and Llama directories, llama2.c .bin checkpoints, and MLPs from numpy .npz or PyTorch state_dicts"
 	switch kind {
 	case convert.SourceNPZ:
 		m, err = convert.MLPFromNPZ(src, opts)
 	case convert.SourceTorch:
 		m, err = convert.MLPFromTorch(src, opts)
 		if err != nil {
-			err = fmt.Errorf("%w\n(only MLP checkpoints, a state_dict of Linear layers, and nanoGPT checkpoints are supported for now)", err)
+			err = fmt.Errorf("%w\n(from PyTorch files infer converts only MLP state_dicts of Linear layers and nanoGPT checkpoints)", err)
 		}
 	case convert.SourceGGUF:
 		return fmt.Errorf("%s is already a GGUF file", src)
 	case convert.SourceTorchLegacy, convert.SourceSafetensors:
-		return fmt.Errorf("%s: converting a %v is not supported yet (for now: MLPs from numpy .npz or PyTorch zip state_dicts, nanoGPT checkpoints and weights)", src, kind)
+		return fmt.Errorf("%s: converting a %v is not supported (%s)", src, kind, supportedSources)
 	default:
-		return fmt.Errorf("%s: unrecognised source (for now infer converts MLPs from numpy .npz archives and PyTorch zip state_dicts)", src)
+		return fmt.Errorf("%s: unrecognised source (%s)", src, supportedSources)
 	}
 	if err != nil {
 		return err
