@@ -1,0 +1,379 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/infer-go/infer"
+	"github.com/infer-go/infer/gguf"
+	"github.com/infer-go/infer/ops"
+	"github.com/infer-go/infer/sampler"
+)
+
+func init() {
+	register(command{name: "bench", summary: "measure prompt processing and generation speed (like llama-bench)", run: runBench})
+}
+
+// benchSeed fixes the random token ids, so two runs of the bench time the
+// same work.
+const benchSeed = 1234
+
+// benchResult is one row of the table: one test at one thread count. The
+// JSON names follow llama-bench's -o json where it has the field.
+type benchResult struct {
+	Model     string    `json:"model"`
+	Size      uint64    `json:"size"`   // bytes of tensor data
+	Params    uint64    `json:"params"` // elements in all tensors
+	Threads   int       `json:"threads"`
+	Test      string    `json:"test"` // "pp512" or "tg128"
+	NPrompt   int       `json:"n_prompt"`
+	NGen      int       `json:"n_gen"`
+	AvgTS     float64   `json:"avg_ts"`    // tokens per second, mean over the repetitions
+	StddevTS  float64   `json:"stddev_ts"` // sample standard deviation
+	SamplesTS []float64 `json:"samples_ts"`
+}
+
+type benchConfig struct {
+	model     string
+	ctx       int
+	cacheType string
+	prompt    int // tokens in the pp test
+	gen       int // tokens in the tg test
+	threads   []int
+	reps      int
+	output    string
+	noted     bool // the notes on capped sizes were printed (once, not per thread count)
+}
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", stderr)
+	var bc benchConfig
+	fs.StringVar(&bc.model, "m", "", "model file (GGUF)")
+	fs.StringVar(&bc.model, "model", "", "same as -m")
+	fs.IntVar(&bc.ctx, "c", 0, "context length in tokens (0: the model's, at most 4096); caps -p and -n")
+	fs.IntVar(&bc.ctx, "ctx-size", 0, "same as -c")
+	fs.StringVar(&bc.cacheType, "cache-type", "f16", "KV cache type: f16 or f32")
+	fs.IntVar(&bc.prompt, "p", 512, "prompt tokens processed in one batch (the ppN test)")
+	fs.IntVar(&bc.prompt, "n-prompt", 512, "same as -p")
+	fs.IntVar(&bc.gen, "n", 128, "tokens generated one at a time (the tgN test)")
+	fs.IntVar(&bc.gen, "n-gen", 128, "same as -n")
+	threads := fs.String("t", strconv.Itoa(ops.DefaultThreads()), "thread counts, comma-separated (e.g. 1,2,4)")
+	fs.StringVar(threads, "threads", *threads, "same as -t")
+	fs.IntVar(&bc.reps, "r", 5, "timed repetitions of each test (after one untimed warm-up)")
+	fs.IntVar(&bc.reps, "repetitions", 5, "same as -r")
+	fs.StringVar(&bc.output, "o", "md", "output format: md or json")
+	fs.StringVar(&bc.output, "output", "md", "same as -o")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: infer bench -m model.gguf [-p 512] [-n 128] [-t 1,2,...] [-r 5] [-o md|json]")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if bc.threads, err = parseThreadList(*threads); err != nil {
+		return err
+	}
+	switch {
+	case bc.model == "":
+		return usagef("no model: give -m model.gguf")
+	case bc.prompt < 1:
+		return usagef("-p %d: want at least 1 prompt token", bc.prompt)
+	case bc.gen < 1:
+		return usagef("-n %d: want at least 1 generated token", bc.gen)
+	case bc.reps < 1:
+		return usagef("-r %d: want at least 1 repetition", bc.reps)
+	case bc.ctx < 0:
+		return usagef("-c %d: the context length cannot be negative", bc.ctx)
+	case bc.cacheType != "f16" && bc.cacheType != "f32":
+		return usagef("--cache-type %q: want f16 or f32", bc.cacheType)
+	case bc.output != "md" && bc.output != "json":
+		return usagef("-o %q: want md or json", bc.output)
+	}
+	size, err := tensorBytes(bc.model)
+	if err != nil {
+		return err
+	}
+
+	var results []benchResult
+	var table *benchTable
+	for _, t := range bc.threads {
+		m, err := infer.Load(bc.model, infer.Options{Threads: t, ContextLength: bc.ctx, CacheType: bc.cacheType, NoContextShift: true})
+		if err != nil {
+			return err
+		}
+		rows, err := benchModel(m, &bc, size, stderr, func(r benchResult) {
+			if bc.output != "md" {
+				return
+			}
+			if table == nil {
+				table = newBenchTable(stdout, r.Model)
+			}
+			table.row(r)
+		})
+		m.Close()
+		if err != nil {
+			return err
+		}
+		results = append(results, rows...)
+	}
+	if bc.output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	if table == nil {
+		return nil
+	}
+	return table.err
+}
+
+// parseThreadList reads "4" or "1,2,4".
+func parseThreadList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, usagef("-t %q: want thread counts of at least 1, comma-separated (e.g. 1,2,4)", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// tensorBytes is the model's size as llama-bench reports it: the tensor
+// data, without the header and metadata.
+func tensorBytes(path string) (uint64, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var n uint64
+	for i := range f.Tensors {
+		n += f.Tensors[i].Size
+	}
+	return n, nil
+}
+
+// benchModel runs the pp and tg tests on m (loaded with the thread count
+// under test), calling row as each finishes.
+func benchModel(m *infer.Model, bc *benchConfig, size uint64, stderr io.Writer, row func(benchResult)) ([]benchResult, error) {
+	in := m.Info()
+	ctxLen := m.Config().ContextLength
+	ids := benchTokens(m)
+	if len(ids) == 0 {
+		return nil, errors.New("the vocabulary has no token that is not a control token")
+	}
+	rng := rand.New(rand.NewPCG(benchSeed, uint64(in.Threads)))
+	base := benchResult{
+		Model:   strings.TrimSpace(in.Arch + " " + in.FileType),
+		Size:    size,
+		Params:  in.Params,
+		Threads: in.Threads,
+	}
+
+	note := func(format string, a ...any) {
+		if !bc.noted {
+			fmt.Fprintf(stderr, format, a...)
+		}
+	}
+	defer func() { bc.noted = true }()
+	np := bc.prompt
+	if np > ctxLen {
+		note("note: -p %d does not fit in the context of %d tokens: timing pp%d instead\n", np, ctxLen, ctxLen)
+		np = ctxLen
+	}
+	// tg starts from a one-token prompt at position 0, so n decode steps
+	// reach position n.
+	ng := bc.gen
+	if ng > ctxLen-1 {
+		note("note: -n %d does not fit in the context of %d tokens after the 1-token prompt: timing tg%d instead\n", ng, ctxLen, ctxLen-1)
+		ng = ctxLen - 1
+	}
+
+	var out []benchResult
+	pp := base
+	pp.Test, pp.NPrompt = fmt.Sprintf("pp%d", np), np
+	samples, err := repeatBench(bc.reps, np, func() (time.Duration, error) { return benchPrompt(m, ids, rng, np) })
+	if err != nil {
+		return nil, fmt.Errorf("pp%d, %d threads: %w", np, in.Threads, err)
+	}
+	pp.SamplesTS = samples
+	pp.AvgTS, pp.StddevTS = meanStddev(samples)
+	row(pp)
+	out = append(out, pp)
+
+	if ng < 1 {
+		note("note: the context of %d tokens leaves no room for a tg test\n", ctxLen)
+		return out, nil
+	}
+	tg := base
+	tg.Test, tg.NGen = fmt.Sprintf("tg%d", ng), ng
+	samples, err = repeatBench(bc.reps, ng, func() (time.Duration, error) { return benchGenerate(m, ids, rng, ng) })
+	if err != nil {
+		return nil, fmt.Errorf("tg%d, %d threads: %w", ng, in.Threads, err)
+	}
+	tg.SamplesTS = samples
+	tg.AvgTS, tg.StddevTS = meanStddev(samples)
+	row(tg)
+	return append(out, tg), nil
+}
+
+// repeatBench runs one untimed warm-up (first touches of the mapped weights,
+// cache allocation) and then reps timed runs, returning tokens per second.
+func repeatBench(reps, tokens int, once func() (time.Duration, error)) ([]float64, error) {
+	if _, err := once(); err != nil {
+		return nil, err
+	}
+	ts := make([]float64, reps)
+	for i := range ts {
+		d, err := once()
+		if err != nil {
+			return nil, err
+		}
+		ts[i] = float64(tokens) / d.Seconds()
+	}
+	return ts, nil
+}
+
+// benchTokens lists the ids a random prompt draws from: every token but
+// control and end-of-generation ones, which a real prompt would not be made of.
+func benchTokens(m *infer.Model) []int32 {
+	tok := m.Tokenizer()
+	var ids []int32
+	for id := int32(0); int(id) < tok.VocabSize(); id++ {
+		if !tok.IsControl(id) && !tok.IsEOG(id) && !(tok.AddBOS() && id == tok.BOS()) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// benchPrompt times n random tokens run as one batch from position 0.
+func benchPrompt(m *infer.Model, ids []int32, rng *rand.Rand, n int) (time.Duration, error) {
+	prompt := make([]int32, n)
+	for i := range prompt {
+		prompt[i] = ids[rng.IntN(len(ids))]
+	}
+	if m.Tokenizer().AddBOS() {
+		prompt[0] = m.Tokenizer().BOS()
+	}
+	st, err := m.GenerateTokens(context.Background(), prompt, sampler.Params{}, 0, func(int32) bool { return true })
+	if err != nil {
+		return 0, err
+	}
+	return st.PromptEval, nil
+}
+
+// benchGenerate times n single-token decode steps of a greedy continuation.
+// GenerateTokens calls emit after sampling each token and before running it,
+// so the time between two emits is one decode step (forward pass plus a
+// greedy argmax); the one-token prompt's pass is not counted. When the model
+// ends the text early, the count continues from a fresh random start token.
+func benchGenerate(m *infer.Model, ids []int32, rng *rand.Rand, n int) (time.Duration, error) {
+	tok := m.Tokenizer()
+	start := ids[rng.IntN(len(ids))]
+	if tok.AddBOS() {
+		start = tok.BOS()
+	}
+	var total time.Duration
+	done := 0
+	for attempt := 0; done < n; attempt++ {
+		if attempt > 0 {
+			if attempt > 8+n {
+				return 0, fmt.Errorf("the model keeps ending its text: %d of %d decode steps timed", done, n)
+			}
+			start = ids[rng.IntN(len(ids))]
+		}
+		var last time.Time
+		_, err := m.GenerateTokens(context.Background(), []int32{start}, sampler.Params{}, n-done+1, func(int32) bool {
+			now := time.Now()
+			if !last.IsZero() {
+				total += now.Sub(last)
+				done++
+			}
+			last = now
+			return true
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return total, nil
+}
+
+// meanStddev returns the mean and the sample standard deviation (0 for one
+// sample), as llama-bench reports them.
+func meanStddev(xs []float64) (mean, sd float64) {
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(len(xs))
+	if len(xs) < 2 {
+		return mean, 0
+	}
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(xs)-1))
+}
+
+// benchTable prints llama-bench's markdown table a row at a time, so a long
+// bench shows progress.
+type benchTable struct {
+	w      io.Writer
+	widths [6]int
+	err    error
+}
+
+func newBenchTable(w io.Writer, model string) *benchTable {
+	t := &benchTable{w: w, widths: [6]int{max(30, len(model)), 10, 10, 7, 13, 20}}
+	t.line("model", "size", "params", "threads", "test", "t/s")
+	seps := make([]string, len(t.widths))
+	for i, n := range t.widths {
+		if i == 0 {
+			seps[i] = strings.Repeat("-", n)
+		} else {
+			seps[i] = strings.Repeat("-", n-1) + ":" // right-aligned, as llama-bench marks numbers
+		}
+	}
+	t.print("| " + strings.Join(seps, " | ") + " |\n")
+	return t
+}
+
+func (t *benchTable) row(r benchResult) {
+	t.line(r.Model, humanBytes(r.Size), humanCount(r.Params), strconv.Itoa(r.Threads), r.Test,
+		fmt.Sprintf("%.2f ± %.2f", r.AvgTS, r.StddevTS))
+}
+
+func (t *benchTable) line(cells ...string) {
+	var b strings.Builder
+	for i, c := range cells {
+		pad := t.widths[i] - len([]rune(c))
+		if i == 0 {
+			fmt.Fprintf(&b, "| %s%s ", c, strings.Repeat(" ", max(pad, 0)))
+		} else {
+			fmt.Fprintf(&b, "| %s%s ", strings.Repeat(" ", max(pad, 0)), c)
+		}
+	}
+	t.print(b.String() + "|\n")
+}
+
+func (t *benchTable) print(s string) {
+	if t.err == nil {
+		_, t.err = io.WriteString(t.w, s)
+	}
+}
