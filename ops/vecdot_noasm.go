@@ -1,0 +1,10 @@
+//go:build !amd64 || purego
+
+package ops
+
+// Without assembly kernels (another GOARCH, or the purego build tag) the
+// portable kernels are the only ones.
+
+func simdAvailable() bool { return false }
+
+func installSIMD(*[len(vecDotTable)]vecDotTraits) {}
