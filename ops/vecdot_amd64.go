@@ -72,4 +72,10 @@ func installSIMD(t *[len(vecDotTable)]vecDotTraits) {
 	t[quant.Q8_0].VecDot = vecDotQ8_0Q8_0AVX2
 	t[quant.Q4_0].VecDot = vecDotQ4_0Q8_0AVX2
 	t[quant.Q4_0].VecDotRepacked = vecDotQ4_0Q8_0RepackedAVX2
+	t[quant.Q4_K].VecDot = vecDotQ4KQ8KAVX2
+	t[quant.Q6_K].VecDot = vecDotQ6KQ8KAVX2
+	t[quant.F16].VecDot = vecDotF16AVX2
+	t[quant.F16].VecDotBatch = vecDotF16BatchAVX2
+	t[quant.F32].VecDot = vecDotF32AVX2
+	t[quant.F32].VecDotBatch = vecDotF32BatchAVX2
 }
