@@ -1,3 +1,8 @@
+//go:build amd64 && !purego
+
+// These kernels have assembly on amd64 only; elsewhere the comparison would
+// hold the portable kernel against itself.
+
 package ops
 
 import (
