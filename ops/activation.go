@@ -23,6 +23,11 @@ func SiLU(x []float32) {
 	}
 }
 
+// swiGLUSIMD is an architecture's assembly SwiGLU for the whole groups of
+// sixteen (swiglu_amd64.go), used only while SIMD() is on; it returns how
+// many elements it did.
+var swiGLUSIMD func(dst, gate, up []float32) int
+
 // SwiGLU sets dst[i] = silu(gate[i]) * up[i] for one row, as llama.cpp's
 // llama graph computes it (ggml_silu of the row, then ggml_mul): SiLU's
 // arithmetic, the product rounded to float. dst may be gate or up.
@@ -30,6 +35,9 @@ func SwiGLU(dst, gate, up []float32) {
 	checkSameLen("SwiGLU", dst, gate, up)
 	gate, up = gate[:len(dst)], up[:len(dst)]
 	i := 0
+	if simdOn && swiGLUSIMD != nil {
+		i = swiGLUSIMD(dst, gate, up) // the groups of sixteen, same bits
+	}
 	for ; i+16 <= len(dst); i += 16 {
 		for l := i; l < i+16; l++ {
 			v := gate[l]

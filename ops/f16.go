@@ -48,6 +48,17 @@ const (
 	BatchOrder
 )
 
+// Assembly versions of DotF16 and the first outputs of WeightedSumF16/F32,
+// installed by an architecture's init where it has them (attention_amd64.go)
+// and used only while SIMD() is on; they give the portable code's bits.
+// The WeightedSum hooks take weightedSumShape's np and lanes and return how
+// many of the first outputs they computed.
+var (
+	dotF16SIMD         func(a, b []uint16, o DotOrder) float32
+	weightedSumF16SIMD func(dst, w []float32, rows []uint16, stride, np, lanes int) int
+	weightedSumF32SIMD func(dst, w, rows []float32, stride, np, lanes int) int
+)
+
 // Lanes of the two orders.
 const (
 	vecLanes   = 64
@@ -62,6 +73,9 @@ func DotF16(a, b []uint16, o DotOrder) float32 {
 		panic(fmt.Sprintf("ops: DotF16: lengths %d and %d, order %d", len(a), len(b), o))
 	}
 	b = b[:len(a)]
+	if simdOn && dotF16SIMD != nil {
+		return dotF16SIMD(a, b, o)
+	}
 	if o == BatchOrder {
 		var acc [batchLanes]float32
 		for i := 0; i < len(a); i += batchLanes {
@@ -126,7 +140,11 @@ func DotF32(a, b []float32, o DotOrder) float32 {
 // (masked positions) are skipped: they add nothing to any lane.
 func WeightedSumF16(dst, w []float32, rows []uint16, stride, padded int, o DotOrder) {
 	np, lanes := weightedSumShape("WeightedSumF16", len(dst), len(w), len(rows), stride, padded, o)
-	for d0 := 0; d0 < len(dst); d0 += 8 {
+	d0 := 0
+	if simdOn && weightedSumF16SIMD != nil {
+		d0 = weightedSumF16SIMD(dst, w, rows, stride, np, lanes)
+	}
+	for ; d0 < len(dst); d0 += 8 {
 		nd := min(8, len(dst)-d0)
 		var acc [8][vecLanes]float32
 		for p, wp := range w[:min(np, len(w))] {
@@ -155,7 +173,11 @@ func WeightedSumF16(dst, w []float32, rows []uint16, stride, padded int, o DotOr
 // WeightedSumF32 is WeightedSumF16 for float32 rows (DotF32's order).
 func WeightedSumF32(dst, w []float32, rows []float32, stride, padded int, o DotOrder) {
 	np, lanes := weightedSumShape("WeightedSumF32", len(dst), len(w), len(rows), stride, padded, o)
-	for d0 := 0; d0 < len(dst); d0 += 8 {
+	d0 := 0
+	if simdOn && weightedSumF32SIMD != nil {
+		d0 = weightedSumF32SIMD(dst, w, rows, stride, np, lanes)
+	}
+	for ; d0 < len(dst); d0 += 8 {
 		nd := min(8, len(dst)-d0)
 		var acc [8][vecLanes]float32
 		for p, wp := range w[:min(np, len(w))] {
