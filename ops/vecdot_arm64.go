@@ -69,4 +69,7 @@ func installSIMD(t *[len(vecDotTable)]vecDotTraits) {
 	t[quant.Q8_0].VecDot = vecDotQ8_0Q8_0NEON
 	t[quant.Q4_0].VecDot = vecDotQ4_0Q8_0NEON
 	t[quant.Q4_0].VecDotRepacked = vecDotQ4_0Q8_0RepackedNEON
+	t[quant.Q6_K].VecDot = vecDotQ6KQ8KNEON
+	t[quant.Q4_K].VecDot = vecDotQ4KQ8KNEON
+	t[quant.F16].VecDot = vecDotF16NEON
 }
