@@ -1,7 +1,4 @@
-//go:build amd64 && !purego
-
-// These kernels have assembly on amd64 only; elsewhere the comparison would
-// hold the portable kernel against itself.
+//go:build !purego
 
 package ops
 
@@ -21,8 +18,8 @@ type floatKernel struct {
 	portable, simd func(int, []byte, []byte) float32
 }
 
-// simdFloatKernels returns the float kernels the assembly replaces. It
-// skips the test where this CPU or build has no assembly kernels.
+// simdFloatKernels returns the float kernels this architecture's assembly
+// replaces (hasAssembly). It skips the test where there are none.
 func simdFloatKernels(t *testing.T) []floatKernel {
 	if !simdAvailable() {
 		t.Skip("no assembly kernels on this CPU or build")
@@ -30,12 +27,21 @@ func simdFloatKernels(t *testing.T) []floatKernel {
 	simd := portableVecDot
 	installSIMD(&simd)
 	p := &portableVecDot
-	return []floatKernel{
+	var ks []floatKernel
+	for _, k := range []floatKernel{
 		{"F16", 2, p[quant.F16].VecDot, simd[quant.F16].VecDot},
 		{"F16/batch", 2, p[quant.F16].VecDotBatch, simd[quant.F16].VecDotBatch},
 		{"F32", 4, p[quant.F32].VecDot, simd[quant.F32].VecDot},
 		{"F32/batch", 4, p[quant.F32].VecDotBatch, simd[quant.F32].VecDotBatch},
+	} {
+		if hasAssembly(k.portable, k.simd) {
+			ks = append(ks, k)
+		}
 	}
+	if len(ks) == 0 {
+		t.Skip("no assembly float kernels on this architecture")
+	}
+	return ks
 }
 
 // floatGen draws one element's bits: a half for F16, a float for F32.
@@ -148,16 +154,25 @@ func TestSIMDFloatKernelsEmptyAndShort(t *testing.T) {
 }
 
 // TestSetSIMDFloat checks that MatMul gives the same bits with and without
-// the assembly kernels on both float routes (one activation row: the 64-lane
-// order with a tail; three: tinyBLAS's 16 lanes).
+// the assembly kernels on each float route that has one (one activation
+// row: the 64-lane order with a tail; three: tinyBLAS's 16 lanes).
 func TestSetSIMDFloat(t *testing.T) {
 	was := SIMD()
 	t.Cleanup(func() { SetSIMD(was) })
 	if !simdAvailable() {
 		t.Skip("no assembly kernels on this CPU or build")
 	}
+	simd := portableVecDot
+	installSIMD(&simd)
 	for _, typ := range []quant.Type{quant.F16, quant.F32} {
 		for _, n := range []int{1, 3} {
+			p, s := portableVecDot[typ].VecDot, simd[typ].VecDot
+			if n > 1 {
+				p, s = portableVecDot[typ].VecDotBatch, simd[typ].VecDotBatch
+			}
+			if !hasAssembly(p, s) {
+				continue
+			}
 			const rows, cols = 12, 208
 			rng := rand.New(rand.NewPCG(7, uint64(typ)))
 			w := Matrix{Type: typ, Rows: rows, Cols: cols, Data: quantizeRows(t, typ, testData(rng, rows*cols), cols)}

@@ -1,7 +1,4 @@
-//go:build amd64 && !purego
-
-// These kernels have assembly on amd64 only; elsewhere the comparison would
-// hold the portable kernel against itself.
+//go:build !purego
 
 package ops
 
@@ -29,7 +26,7 @@ func kquantKernels(t *testing.T) []struct {
 	simd := portableVecDot
 	installSIMD(&simd)
 	p := &portableVecDot
-	return []struct {
+	ks := []struct {
 		typ            quant.Type
 		blockSize      int
 		f16At          []int
@@ -38,6 +35,12 @@ func kquantKernels(t *testing.T) []struct {
 		{quant.Q4_K, 144, []int{0, 2}, p[quant.Q4_K].VecDot, simd[quant.Q4_K].VecDot},
 		{quant.Q6_K, 210, []int{208}, p[quant.Q6_K].VecDot, simd[quant.Q6_K].VecDot},
 	}
+	for _, k := range ks {
+		if !hasAssembly(k.portable, k.simd) {
+			t.Skipf("%s has no assembly kernel on this architecture", k.typ)
+		}
+	}
+	return ks
 }
 
 // q8KGen fills Q8_K blocks: the scale, each activation, and whether bsums
@@ -155,9 +158,7 @@ func TestSIMDKQuantsEmptyAndShort(t *testing.T) {
 // TestSetSIMDKQuants checks that MatMul gives the same bits with assembly
 // and portable kernels on Q4_K and Q6_K weights, one row and a batch.
 func TestSetSIMDKQuants(t *testing.T) {
-	if !simdAvailable() {
-		t.Skip("no assembly kernels on this CPU or build")
-	}
+	kquantKernels(t) // skips where Q4_K and Q6_K have no assembly
 	was := SIMD()
 	t.Cleanup(func() { SetSIMD(was) })
 	for _, c := range []struct {
