@@ -1,6 +1,6 @@
 module github.com/infer-go/infer
 
-go 1.26.0
+go 1.27.0
 
 require (
 	github.com/dlclark/regexp2/v2 v2.13.0
@@ -12,6 +12,15 @@ require (
 )
 
 require (
+	github.com/ardanlabs/jinja v1.12.0 // indirect
+	github.com/chzyer/readline v1.5.1 // indirect
+	github.com/coder/websocket v1.8.15 // indirect
+	github.com/creack/pty v1.1.24 // indirect
 	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
+	github.com/openai/openai-go/v3 v3.98.0 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
+	github.com/tidwall/gjson v1.20.0 // indirect
+	github.com/tidwall/match v1.1.1 // indirect
+	github.com/tidwall/pretty v1.2.1 // indirect
+	github.com/tidwall/sjson v1.2.5 // indirect
 )
