@@ -73,6 +73,10 @@ func TestQuantizedModelsMatchLlamaCpp(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			st, err := lm.NewState(0)
+			if err != nil {
+				t.Fatal(err)
+			}
 
 			var rows, flips int
 			var sumKL, maxAbs float64
@@ -89,7 +93,7 @@ func TestQuantizedModelsMatchLlamaCpp(t *testing.T) {
 				}
 			}
 			all := make([]float32, n*vocab)
-			if err := lm.Forward(ref.Tokens, 0, true, all); err != nil {
+			if err := st.Forward(ref.Tokens, 0, true, all); err != nil {
 				t.Fatal(err)
 			}
 			for i := range n {
@@ -98,7 +102,7 @@ func TestQuantizedModelsMatchLlamaCpp(t *testing.T) {
 			logits := append([]float32(nil), all[(n-1)*vocab:]...)
 			for k := range ref.Greedy {
 				if k > 0 {
-					if err := lm.Forward(ref.Greedy[k-1:k], n+k-1, false, logits); err != nil {
+					if err := st.Forward(ref.Greedy[k-1:k], n+k-1, false, logits); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -12,6 +12,7 @@ func BenchmarkForward(b *testing.B) {
 	pool := ops.NewPool(2)
 	defer pool.Close()
 	_, lm := openModel(b, "tiny-llama-256-q8_0", Options{Pool: pool})
+	st := mustState(b, lm)
 	vocab := lm.Config().VocabSize
 	const ctx = 64
 	prompt := make([]int32, ctx)
@@ -19,13 +20,13 @@ func BenchmarkForward(b *testing.B) {
 		prompt[i] = int32(1 + i*37%(vocab-1))
 	}
 	logits := make([]float32, ctx*vocab)
-	if err := lm.Forward(prompt, 0, false, logits); err != nil {
+	if err := st.Forward(prompt, 0, false, logits); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for b.Loop() {
 		// Re-running position ctx overwrites it, so every step sees the same cache.
-		if err := lm.Forward([]int32{42}, ctx, false, logits); err != nil {
+		if err := st.Forward([]int32{42}, ctx, false, logits); err != nil {
 			b.Fatal(err)
 		}
 	}

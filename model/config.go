@@ -1,11 +1,9 @@
 package model
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/infer-go/infer/gguf"
-	"github.com/infer-go/infer/quant"
 )
 
 // Limits on hyperparameters, far above any real model, so that a corrupt
@@ -83,26 +81,11 @@ func readConfig(f *gguf.File, arch, normEpsKey string, opts Options) (Config, er
 		}
 	}
 
-	switch {
-	case opts.ContextLength < 0:
-		return cfg, fmt.Errorf("context length %d is negative", opts.ContextLength)
-	case opts.ContextLength > maxContext:
-		return cfg, fmt.Errorf("context length %d is above the limit of %d", opts.ContextLength, maxContext)
-	case opts.ContextLength > 0:
-		cfg.ContextLength = opts.ContextLength
-	default:
+	// The context length is checked where the cache is made (base.NewState).
+	cfg.ContextLength = opts.ContextLength
+	if cfg.ContextLength == 0 {
 		cfg.ContextLength = min(cfg.TrainContext, DefaultMaxContext)
 	}
-
-	switch {
-	case opts.CacheF32:
-		cfg.CacheType = quant.F32
-	case opts.CacheType == quant.F32: // the zero value: the default
-		cfg.CacheType = quant.F16
-	case opts.CacheType == quant.F16:
-		cfg.CacheType = quant.F16
-	default:
-		return cfg, errors.New("KV cache type " + opts.CacheType.String() + " is not supported (F16 or F32)")
-	}
+	cfg.CacheType = opts.CacheType
 	return cfg, nil
 }

@@ -22,8 +22,6 @@ type gpt2 struct {
 	layers            []gpt2Layer
 	outNorm, outNormB []float32
 	output            ops.Matrix
-
-	buf gpt2Buffers
 }
 
 type gpt2Layer struct {
@@ -50,9 +48,6 @@ type gpt2Buffers struct {
 const activationKey = "gpt2.activation"
 
 func loadGPT2(f *gguf.File, cfg Config, pool *ops.Pool) (LM, error) {
-	if cfg.ContextLength > cfg.TrainContext {
-		return nil, fmt.Errorf("context length %d is longer than the %d learned positions", cfg.ContextLength, cfg.TrainContext)
-	}
 	vocab, err := vocabSize(f, cfg.Arch)
 	if err != nil {
 		return nil, err
@@ -106,20 +101,21 @@ func loadGPT2(f *gguf.File, cfg Config, pool *ops.Pool) (LM, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
-	if err := m.init(cfg, pool, m.forward); err != nil {
+	// Past its learned positions gpt2 has no embedding to add.
+	if err := m.init(cfg, pool, cfg.TrainContext, m.forward, func() any { return new(gpt2Buffers) }); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// forward runs one batch of tokens at positions pos.. and writes the logits
-// of its last outRows positions into out.
-func (m *gpt2) forward(tokens []int32, pos, outRows int, out []float32) {
+// forward runs one batch of tokens at positions pos.. of s and writes the
+// logits of its last outRows positions into out.
+func (m *gpt2) forward(s *State, tokens []int32, pos, outRows int, out []float32) {
 	c := &m.cfg
 	p, n := m.pool, len(tokens)
 	e, kvDim, ff := c.Embd, c.HeadsKV*c.HeadDim, c.FF
 	qkvDim := e + 2*kvDim
-	buf := &m.buf
+	buf := s.buf.(*gpt2Buffers)
 	x, xb := grow(&buf.x, n*e), grow(&buf.xb, n*e)
 	q, att, pe := grow(&buf.q, n*e), grow(&buf.att, n*e), grow(&buf.pos, e)
 	qkv := grow(&buf.qkv, n*qkvDim)
@@ -147,11 +143,11 @@ func (m *gpt2) forward(tokens []int32, pos, outRows int, out []float32) {
 			copy(k[i*kvDim:(i+1)*kvDim], r[e:e+kvDim])
 			copy(v[i*kvDim:(i+1)*kvDim], r[e+kvDim:])
 		}
-		m.cache.Store(l, pos, n, k, v)
+		s.cache.Store(l, pos, n, k, v)
 		if last && outRows == 0 {
 			return // only the cache was wanted
 		}
-		m.cache.attention(p, att, q, l, pos, n, c.Heads, c.HeadDim, scale)
+		s.cache.attention(p, att, q, l, pos, n, c.Heads, c.HeadDim, scale)
 
 		// The output projection takes every row; after it, in the last layer,
 		// only the positions whose logits are wanted go on (llama.cpp's

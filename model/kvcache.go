@@ -2,17 +2,63 @@ package model
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/infer-go/infer/quant"
 )
+
+// CacheType is the element type of a KV cache. The zero value is F16, like
+// llama.cpp's default --cache-type-k/-v f16; F32 keeps keys and values
+// exactly, in twice the memory. It is a flag.Value.
+type CacheType uint8
+
+const (
+	CacheF16 CacheType = iota
+	CacheF32
+)
+
+// ParseCacheType reads "f16" or "f32" (any case).
+func ParseCacheType(s string) (CacheType, error) {
+	switch strings.ToLower(s) {
+	case "f16":
+		return CacheF16, nil
+	case "f32":
+		return CacheF32, nil
+	}
+	return 0, fmt.Errorf("KV cache type %q is not supported (f16 or f32)", s)
+}
+
+func (c CacheType) String() string {
+	if c == CacheF32 {
+		return "f32"
+	}
+	return "f16"
+}
+
+// Set implements flag.Value.
+func (c *CacheType) Set(s string) error {
+	t, err := ParseCacheType(s)
+	if err == nil {
+		*c = t
+	}
+	return err
+}
+
+// elemType is the cache's element type in quant's terms.
+func (c CacheType) elemType() quant.Type {
+	if c == CacheF32 {
+		return quant.F32
+	}
+	return quant.F16
+}
 
 // KVCache holds every layer's keys and values for the positions seen so far:
 // [layers][positions][dim] for K and for V, where dim is head_count_kv *
 // head_dim. Like llama.cpp's default (--cache-type-k/-v f16) the elements
 // are F16, rounded when stored; F32 keeps them exactly.
 type KVCache struct {
-	Type   quant.Type // quant.F16 or quant.F32
+	Type   quant.Type // quant.F16 or quant.F32 (CacheType.elemType)
 	Layers int
 	Len    int // positions per layer
 	Dim    int // elements per position
@@ -24,19 +70,16 @@ type KVCache struct {
 }
 
 // NewKVCache allocates a cache of layers x length x dim keys and as many values.
-func NewKVCache(typ quant.Type, layers, length, dim int) (*KVCache, error) {
-	c := &KVCache{Type: typ, Layers: layers, Len: length, Dim: dim}
+func NewKVCache(ct CacheType, layers, length, dim int) *KVCache {
+	c := &KVCache{Type: ct.elemType(), Layers: layers, Len: length, Dim: dim}
 	c.scratch.New = func() any { return new(attentionScratch) }
 	n := layers * length * dim
-	switch typ {
-	case quant.F16:
-		c.k16, c.v16 = make([]uint16, n), make([]uint16, n)
-	case quant.F32:
+	if c.Type == quant.F32 {
 		c.k32, c.v32 = make([]float32, n), make([]float32, n)
-	default:
-		return nil, fmt.Errorf("KV cache type %v is not supported (F16 or F32)", typ)
+	} else {
+		c.k16, c.v16 = make([]uint16, n), make([]uint16, n)
 	}
-	return c, nil
+	return c
 }
 
 // Bytes is the memory the cache holds (K and V together).

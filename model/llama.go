@@ -19,8 +19,6 @@ type llama struct {
 	layers    []llamaLayer
 	outNorm   []float32
 	output    ops.Matrix // [vocab][embd]; token_embd when tied
-
-	buf llamaBuffers
 }
 
 type llamaLayer struct {
@@ -89,19 +87,19 @@ func loadLlama(f *gguf.File, cfg Config, pool *ops.Pool) (LM, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
-	if err := m.init(cfg, pool, m.forward); err != nil {
+	if err := m.init(cfg, pool, maxContext, m.forward, func() any { return new(llamaBuffers) }); err != nil {
 		return nil, err
 	}
 	return m, nil
 }
 
-// forward runs one batch of tokens at positions pos.. and writes the logits
-// of its last outRows positions into out.
-func (m *llama) forward(tokens []int32, pos, outRows int, out []float32) {
+// forward runs one batch of tokens at positions pos.. of s and writes the
+// logits of its last outRows positions into out.
+func (m *llama) forward(s *State, tokens []int32, pos, outRows int, out []float32) {
 	c := &m.cfg
 	p, n := m.pool, len(tokens)
 	e, kvDim, ff := c.Embd, c.HeadsKV*c.HeadDim, c.FF
-	buf := &m.buf
+	buf := s.buf.(*llamaBuffers)
 	x := grow(&buf.x, n*e)
 	xb := grow(&buf.xb, n*e)
 	q, att := grow(&buf.q, n*e), grow(&buf.att, n*e)
@@ -131,11 +129,11 @@ func (m *llama) forward(tokens []int32, pos, outRows int, out []float32) {
 			ops.RoPEApply(q[i*e:(i+1)*e], c.Heads, c.HeadDim, c.RopeDims, rope, false)
 			ops.RoPEApply(k[i*kvDim:(i+1)*kvDim], c.HeadsKV, c.HeadDim, c.RopeDims, rope, false)
 		}
-		m.cache.Store(l, pos, n, k, v)
+		s.cache.Store(l, pos, n, k, v)
 		if last && outRows == 0 {
 			return // only the cache was wanted
 		}
-		m.cache.attention(p, att, q, l, pos, n, c.Heads, c.HeadDim, scale)
+		s.cache.attention(p, att, q, l, pos, n, c.Heads, c.HeadDim, scale)
 
 		// The output projection takes every row; after it, in the last layer,
 		// only the positions whose logits are wanted go on (llama.cpp's

@@ -18,7 +18,6 @@ import (
 
 	"github.com/infer-go/infer/gguf"
 	"github.com/infer-go/infer/ops"
-	"github.com/infer-go/infer/quant"
 )
 
 // DefaultMaxContext caps the context a model gets when Options.ContextLength
@@ -28,16 +27,12 @@ const DefaultMaxContext = 4096
 
 // Options choose how a model is run.
 type Options struct {
-	// ContextLength is the number of positions the KV cache holds. 0: the
-	// model's training context, capped at DefaultMaxContext.
+	// ContextLength is the number of positions a State's KV cache holds when
+	// NewState is given 0. 0: the model's training context, capped at
+	// DefaultMaxContext.
 	ContextLength int
-	// CacheType is the KV cache's element type. quant.F16 is the default,
-	// like llama.cpp's --cache-type f16; since the zero value of a
-	// quant.Type is F32's id, it also means F16, and an F32 cache is asked
-	// for with CacheF32. Other types are an error.
-	CacheType quant.Type
-	// CacheF32 selects an F32 cache (exact keys and values, twice the memory).
-	CacheF32 bool
+	// CacheType is the KV cache's element type; the zero value is F16.
+	CacheType CacheType
 	// Pool runs the kernels; nil runs them on the caller's goroutine.
 	Pool *ops.Pool
 }
@@ -46,7 +41,7 @@ type Options struct {
 type Config struct {
 	Arch          string
 	VocabSize     int
-	ContextLength int // positions the KV cache holds
+	ContextLength int // positions a State holds by default
 	TrainContext  int // the model's context_length
 	Embd          int
 	Layers        int
@@ -57,20 +52,18 @@ type Config struct {
 	RopeDims      int     // llama: dimensions rotated per head
 	RopeBase      float32 // llama: rope.freq_base
 	NormEps       float32
-	CacheType     quant.Type
+	CacheType     CacheType
 }
 
-// LM is a loaded language model with its KV cache. An LM is not safe for
-// concurrent use: Forward appends to the one cache it holds.
+// LM is a loaded language model: its hyperparameters and its weights, bound
+// to the file's mapping. An LM never changes after Load, so it is safe for
+// concurrent use; each sequence evaluates through a State of its own.
 type LM interface {
 	Arch() string
 	Config() Config
-	KVCacheBytes() int64
-	// Forward runs tokens at positions pos, pos+1, ... (one batch), appending
-	// to the KV cache (positions >= pos are overwritten; pos=0 starts over).
-	// It writes logits into out: len(tokens)*VocabSize floats when all is
-	// true, else VocabSize floats for the last token.
-	Forward(tokens []int32, pos int, all bool, out []float32) error
+	// NewState allocates a KV cache of contextLength positions (0:
+	// Config().ContextLength) and the activation buffers of one sequence.
+	NewState(contextLength int) (*State, error)
 }
 
 // architecture is what Load needs to know about one model family.
@@ -136,51 +129,110 @@ func inBatches(tokens []int32, pos int, all bool, out []float32, vocab int,
 	}
 }
 
-// base is the state and the LM methods every architecture shares; an
-// architecture embeds it and supplies the forward pass of one batch.
+// base is what every architecture shares: an architecture embeds it and
+// supplies the forward pass of one batch and its activation buffers.
 type base struct {
-	cfg   Config
-	pool  *ops.Pool
+	cfg  Config
+	pool *ops.Pool
+	// maxPositions is the longest context the architecture can run (gpt2:
+	// its learned positions).
+	maxPositions int
+	// batch runs one batch of tokens at positions pos.. on s and writes the
+	// logits of its last outRows positions into out.
+	batch func(s *State, tokens []int32, pos, outRows int, out []float32)
+	// newBuffers returns empty activation buffers for a State.
+	newBuffers func() any
+}
+
+// init sets up the shared part of a model whose weights are bound.
+func (m *base) init(cfg Config, pool *ops.Pool, maxPositions int, batch func(*State, []int32, int, int, []float32), newBuffers func() any) error {
+	*m = base{cfg: cfg, pool: pool, maxPositions: maxPositions, batch: batch, newBuffers: newBuffers}
+	return m.checkContext(cfg.ContextLength)
+}
+
+func (m *base) Arch() string   { return m.cfg.Arch }
+func (m *base) Config() Config { return m.cfg }
+
+func (m *base) checkContext(n int) error {
+	if n > m.maxPositions {
+		if m.maxPositions == m.cfg.TrainContext {
+			return fmt.Errorf("context length %d is longer than the %d learned positions", n, m.maxPositions)
+		}
+		return fmt.Errorf("context length %d is above the limit of %d", n, m.maxPositions)
+	}
+	if n < 1 {
+		return fmt.Errorf("context length %d: want at least 1", n)
+	}
+	return nil
+}
+
+func (m *base) NewState(contextLength int) (*State, error) {
+	if contextLength == 0 {
+		contextLength = m.cfg.ContextLength
+	}
+	if err := m.checkContext(contextLength); err != nil {
+		return nil, err
+	}
+	cache := NewKVCache(m.cfg.CacheType, m.cfg.Layers, contextLength, m.cfg.HeadsKV*m.cfg.HeadDim)
+	return &State{model: m, cache: cache, buf: m.newBuffers()}, nil
+}
+
+// State is one sequence's working memory: its KV cache and the activation
+// buffers of its forward passes. Its size is KVCacheBytes plus the
+// activations of the largest batch run so far (at most maxBatch positions:
+// a few times n x (embd + ff) floats). A State is not safe for concurrent
+// use; different States of one LM may run at the same time.
+type State struct {
+	model *base
 	cache *KVCache
 	// filled is the number of positions the cache holds.
 	filled int
-	// batch runs one batch of tokens at positions pos.. and writes the
-	// logits of its last outRows positions into out.
-	batch func(tokens []int32, pos, outRows int, out []float32)
+	buf    any // the architecture's activation buffers
 }
 
-// init sets up the shared state of a model whose weights are bound,
-// allocating its KV cache.
-func (m *base) init(cfg Config, pool *ops.Pool, batch func(tokens []int32, pos, outRows int, out []float32)) error {
-	cache, err := NewKVCache(cfg.CacheType, cfg.Layers, cfg.ContextLength, cfg.HeadsKV*cfg.HeadDim)
-	if err != nil {
+// Len is the number of positions the State's cache holds at most.
+func (s *State) Len() int { return s.cache.Len }
+
+// Filled is the number of positions the cache holds now.
+func (s *State) Filled() int { return s.filled }
+
+// KVCacheBytes is the memory the cache holds (K and V together).
+func (s *State) KVCacheBytes() int64 { return s.cache.Bytes() }
+
+// Truncate forgets every position from n on (n <= Filled()), so the next
+// Forward may start at n.
+func (s *State) Truncate(n int) {
+	s.filled = max(0, min(n, s.filled))
+}
+
+// Forward runs tokens at positions pos, pos+1, ... (one batch), appending
+// to the KV cache (positions >= pos are overwritten; pos=0 starts over).
+// It writes logits into out: len(tokens)*VocabSize floats when all is
+// true, else VocabSize floats for the last token.
+func (s *State) Forward(tokens []int32, pos int, all bool, out []float32) error {
+	m := s.model
+	if err := checkForward(&m.cfg, tokens, pos, s.filled, s.cache.Len, all, out); err != nil {
 		return err
 	}
-	*m = base{cfg: cfg, pool: pool, cache: cache, batch: batch}
+	inBatches(tokens, pos, all, out, m.cfg.VocabSize, func(tokens []int32, pos, outRows int, out []float32) {
+		m.batch(s, tokens, pos, outRows, out)
+	})
+	s.filled = pos + len(tokens)
 	return nil
 }
 
-func (m *base) Arch() string        { return m.cfg.Arch }
-func (m *base) Config() Config      { return m.cfg }
-func (m *base) KVCacheBytes() int64 { return m.cache.Bytes() }
-
-func (m *base) Forward(tokens []int32, pos int, all bool, out []float32) error {
-	if err := checkForward(&m.cfg, tokens, pos, m.filled, all, out); err != nil {
-		return err
-	}
-	inBatches(tokens, pos, all, out, m.cfg.VocabSize, m.batch)
-	m.filled = pos + len(tokens)
-	return nil
-}
+// ErrContextFull is wrapped by Forward's error when the tokens do not fit in
+// the State's cache.
+var ErrContextFull = errors.New("past the context")
 
 // checkForward validates a Forward call against the model and its cache.
-// filled is the number of positions the cache holds now.
-func checkForward(cfg *Config, tokens []int32, pos, filled int, all bool, out []float32) error {
+// filled is the number of positions the cache holds now, length its size.
+func checkForward(cfg *Config, tokens []int32, pos, filled, length int, all bool, out []float32) error {
 	if len(tokens) == 0 {
 		return errors.New("forward: no tokens")
 	}
-	if end := pos + len(tokens); end > cfg.ContextLength {
-		return fmt.Errorf("forward: positions %d..%d are past the context of %d", pos, end-1, cfg.ContextLength)
+	if end := pos + len(tokens); end > length {
+		return fmt.Errorf("forward: positions %d..%d are %w of %d", pos, end-1, ErrContextFull, length)
 	}
 	if pos < 0 || pos > filled {
 		return fmt.Errorf("forward: position %d: the cache holds %d positions, so a batch must start at 0..%d", pos, filled, filled)

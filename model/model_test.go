@@ -190,6 +190,15 @@ func mustLoadTiny(tb testing.TB, spec tinySpec, opts Options) LM {
 	return lm
 }
 
+func mustState(tb testing.TB, lm LM) *State {
+	tb.Helper()
+	st, err := lm.NewState(0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
+
 func TestLoadErrors(t *testing.T) {
 	q := func(s tinySpec, f func(*tinySpec)) tinySpec { f(&s); return s }
 	tests := []struct {
@@ -215,7 +224,6 @@ func TestLoadErrors(t *testing.T) {
 			Options{}, `unknown architecture "mamba" (supported: gpt2, llama)`},
 		{"unsupported weight type", q(tinyLlama, func(s *tinySpec) { s.weightType = quant.Q8_1 }),
 			Options{}, `tensor "output.weight": matrix multiplication with Q8_1 weights is not supported`},
-		{"unsupported cache type", tinyLlama, Options{CacheType: quant.Q8_0}, "KV cache type Q8_0 is not supported"},
 		{"gpt2 context past its positions", tinyGPT2, Options{ContextLength: 64}, "context length 64 is longer than the 32 learned positions"},
 		{"rope dims past head dim", q(tinyLlama, func(s *tinySpec) { s.ropeDims = 32 }),
 			Options{}, `key "llama.rope.dimension_count": 32 out of range [2, 16]`},
@@ -248,9 +256,10 @@ func TestForwardErrors(t *testing.T) {
 	for _, spec := range []tinySpec{tinyLlama, tinyGPT2} {
 		t.Run(spec.arch, func(t *testing.T) {
 			lm := mustLoadTiny(t, spec, Options{})
+			st := mustState(t, lm)
 			vocab := lm.Config().VocabSize
 			out := make([]float32, 40*vocab)
-			if err := lm.Forward([]int32{1, 2, 3}, 0, false, out); err != nil {
+			if err := st.Forward([]int32{1, 2, 3}, 0, false, out); err != nil {
 				t.Fatal(err)
 			}
 			tests := []struct {
@@ -271,7 +280,7 @@ func TestForwardErrors(t *testing.T) {
 				{"logits buffer too small", []int32{1, 2}, 3, true, out[:vocab], fmt.Sprintf("holds %d floats, need %d", vocab, 2*vocab)},
 			}
 			for _, tt := range tests {
-				if err := lm.Forward(tt.tokens, tt.pos, tt.all, tt.out); err == nil || !contains(err.Error(), tt.want) {
+				if err := st.Forward(tt.tokens, tt.pos, tt.all, tt.out); err == nil || !contains(err.Error(), tt.want) {
 					t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
 				}
 			}
@@ -285,19 +294,19 @@ func TestConfig(t *testing.T) {
 	lm := mustLoadTiny(t, spec, Options{})
 	cfg := lm.Config()
 	want := Config{Arch: "llama", VocabSize: 96, ContextLength: 32, TrainContext: 32, Embd: 64, Layers: 2,
-		Heads: 4, HeadsKV: 4, HeadDim: 16, FF: 96, RopeDims: 16, RopeBase: 10000, NormEps: 1e-5, CacheType: quant.F16}
+		Heads: 4, HeadsKV: 4, HeadDim: 16, FF: 96, RopeDims: 16, RopeBase: 10000, NormEps: 1e-5, CacheType: CacheF16}
 	if cfg != want {
 		t.Errorf("Config() = %+v\nwant       %+v", cfg, want)
 	}
 	// F16 cache: K and V, 2 layers x 32 positions x 64 values x 2 bytes.
-	if got := lm.KVCacheBytes(); got != 2*2*32*64*2 {
+	if got := mustState(t, lm).KVCacheBytes(); got != 2*2*32*64*2 {
 		t.Errorf("KVCacheBytes() = %d, want %d", got, 2*2*32*64*2)
 	}
-	lm = mustLoadTiny(t, tinyLlama, Options{ContextLength: 8, CacheF32: true})
-	if cfg := lm.Config(); cfg.ContextLength != 8 || cfg.CacheType != quant.F32 {
+	lm = mustLoadTiny(t, tinyLlama, Options{ContextLength: 8, CacheType: CacheF32})
+	if cfg := lm.Config(); cfg.ContextLength != 8 || cfg.CacheType != CacheF32 {
 		t.Errorf("with options: ContextLength %d, CacheType %v; want 8, F32", cfg.ContextLength, cfg.CacheType)
 	}
-	if got := lm.KVCacheBytes(); got != 2*2*8*64*4 {
+	if got := mustState(t, lm).KVCacheBytes(); got != 2*2*8*64*4 {
 		t.Errorf("F32 KVCacheBytes() = %d, want %d", got, 2*2*8*64*4)
 	}
 }
@@ -336,11 +345,12 @@ func TestBatchMatchesIncremental(t *testing.T) {
 			pool := ops.NewPool(2)
 			defer pool.Close()
 			lm := mustLoadTiny(t, spec, Options{Pool: pool})
+			st := mustState(t, lm)
 			vocab := lm.Config().VocabSize
 			tokens := []int32{5, 17, 3, 90, 42, 42, 7, 0, 63}
 			n := len(tokens)
 			batch := make([]float32, n*vocab)
-			if err := lm.Forward(tokens, 0, true, batch); err != nil {
+			if err := st.Forward(tokens, 0, true, batch); err != nil {
 				t.Fatal(err)
 			}
 			tol := 0.0
@@ -352,7 +362,7 @@ func TestBatchMatchesIncremental(t *testing.T) {
 			var first []float32
 			for round := range 2 {
 				for i, tok := range tokens {
-					if err := lm.Forward([]int32{tok}, i, false, one); err != nil {
+					if err := st.Forward([]int32{tok}, i, false, one); err != nil {
 						t.Fatal(err)
 					}
 					if d := maxAbsDiff(one, batch[i*vocab:(i+1)*vocab]); d > tol {
@@ -366,7 +376,7 @@ func TestBatchMatchesIncremental(t *testing.T) {
 				}
 			}
 			last := make([]float32, vocab)
-			if err := lm.Forward(tokens, 0, false, last); err != nil {
+			if err := st.Forward(tokens, 0, false, last); err != nil {
 				t.Fatal(err)
 			}
 			if d := maxAbsDiff(last, batch[(n-1)*vocab:]); d > tol {
@@ -374,13 +384,13 @@ func TestBatchMatchesIncremental(t *testing.T) {
 			}
 			// Rewinding into the cache (pos < filled) overwrites what follows.
 			again := make([]float32, vocab)
-			if err := lm.Forward(tokens[4:], 4, false, again); err != nil {
+			if err := st.Forward(tokens[4:], 4, false, again); err != nil {
 				t.Fatal(err)
 			}
-			if err := lm.Forward(tokens, 0, false, last); err != nil {
+			if err := st.Forward(tokens, 0, false, last); err != nil {
 				t.Fatal(err)
 			}
-			if err := lm.Forward(tokens[4:], 4, false, one); err != nil {
+			if err := st.Forward(tokens[4:], 4, false, one); err != nil {
 				t.Fatal(err)
 			}
 			if d := maxAbsDiff(again, one); d != 0 {
@@ -398,27 +408,28 @@ func TestLongInputInBatches(t *testing.T) {
 	for _, spec := range []tinySpec{tinyLlama, tinyGPT2} {
 		t.Run(spec.arch, func(t *testing.T) {
 			lm := mustLoadTiny(t, spec, Options{})
+			st := mustState(t, lm)
 			vocab := lm.Config().VocabSize
 			tokens := []int32{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5}
 			whole := make([]float32, len(tokens)*vocab)
-			if err := lm.Forward(tokens, 0, true, whole); err != nil {
+			if err := st.Forward(tokens, 0, true, whole); err != nil {
 				t.Fatal(err)
 			}
 			wholeLast := make([]float32, vocab)
-			if err := lm.Forward(tokens, 0, false, wholeLast); err != nil {
+			if err := st.Forward(tokens, 0, false, wholeLast); err != nil {
 				t.Fatal(err)
 			}
 			defer func(b int) { maxBatch = b }(maxBatch)
 			maxBatch = 4
 			split := make([]float32, len(tokens)*vocab)
-			if err := lm.Forward(tokens, 0, true, split); err != nil {
+			if err := st.Forward(tokens, 0, true, split); err != nil {
 				t.Fatal(err)
 			}
 			if d := maxAbsDiff(split, whole); d != 0 {
 				t.Fatalf("all positions: batches of 4 differ from one batch by %g", d)
 			}
 			last := make([]float32, vocab)
-			if err := lm.Forward(tokens, 0, false, last); err != nil {
+			if err := st.Forward(tokens, 0, false, last); err != nil {
 				t.Fatal(err)
 			}
 			if d := maxAbsDiff(last, wholeLast); d != 0 {
@@ -432,10 +443,11 @@ func TestTiedOutput(t *testing.T) {
 	// A model without output.weight multiplies by token_embd.
 	tied := tinyLlama
 	tied.tied = true
-	lmTied := mustLoadTiny(t, tied, Options{CacheF32: true})
+	lmTied := mustLoadTiny(t, tied, Options{CacheType: CacheF32})
+	stTied := mustState(t, lmTied)
 	vocab := lmTied.Config().VocabSize
 	got := make([]float32, vocab)
-	if err := lmTied.Forward([]int32{1, 2, 3}, 0, false, got); err != nil {
+	if err := stTied.Forward([]int32{1, 2, 3}, 0, false, got); err != nil {
 		t.Fatal(err)
 	}
 	ref := naiveForward(t, tied, []int32{1, 2, 3})
@@ -455,11 +467,12 @@ func TestMatchesNaiveForward(t *testing.T) {
 	erf.activation = "gelu_erf"
 	for _, spec := range []tinySpec{tinyLlama, gqa, tinyGPT2, erf} {
 		t.Run(fmt.Sprintf("%s-kv%d-rope%d-%s", spec.arch, spec.headsKV, spec.ropeDims, spec.activation), func(t *testing.T) {
-			lm := mustLoadTiny(t, spec, Options{CacheF32: true})
+			lm := mustLoadTiny(t, spec, Options{CacheType: CacheF32})
+			st := mustState(t, lm)
 			tokens := []int32{9, 4, 77, 31, 31, 2, 60}
 			vocab := lm.Config().VocabSize
 			got := make([]float32, len(tokens)*vocab)
-			if err := lm.Forward(tokens, 0, true, got); err != nil {
+			if err := st.Forward(tokens, 0, true, got); err != nil {
 				t.Fatal(err)
 			}
 			want := naiveForward(t, spec, tokens)
@@ -676,8 +689,12 @@ func FuzzLoad(f *testing.F) {
 		if err != nil {
 			return
 		}
+		st, err := lm.NewState(0)
+		if err != nil {
+			t.Fatalf("NewState on a model Load accepted: %v", err)
+		}
 		out := make([]float32, 2*lm.Config().VocabSize)
-		if err := lm.Forward([]int32{0, 1 % int32(lm.Config().VocabSize)}, 0, true, out); err != nil {
+		if err := st.Forward([]int32{0, 1 % int32(lm.Config().VocabSize)}, 0, true, out); err != nil {
 			t.Fatalf("Forward on a model Load accepted: %v", err)
 		}
 	})

@@ -117,6 +117,7 @@ func TestMatchesLlamaCpp(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ref := loadReference(t, name)
 			_, lm := openModel(t, name, Options{})
+			st := mustState(t, lm)
 			vocab := lm.Config().VocabSize
 			if vocab != ref.NVocab {
 				t.Fatalf("vocab %d, llama.cpp %d", vocab, ref.NVocab)
@@ -125,7 +126,7 @@ func TestMatchesLlamaCpp(t *testing.T) {
 
 			// (1) The prompt in one batch, every position's logits.
 			all := make([]float32, n*vocab)
-			if err := lm.Forward(ref.Tokens, 0, true, all); err != nil {
+			if err := st.Forward(ref.Tokens, 0, true, all); err != nil {
 				t.Fatal(err)
 			}
 			var prompt logitStats
@@ -141,7 +142,7 @@ func TestMatchesLlamaCpp(t *testing.T) {
 			copy(logits, all[(n-1)*vocab:])
 			for k := range ref.Greedy {
 				if k > 0 {
-					if err := lm.Forward(ref.Greedy[k-1:k], n+k-1, false, logits); err != nil {
+					if err := st.Forward(ref.Greedy[k-1:k], n+k-1, false, logits); err != nil {
 						t.Fatal(err)
 					}
 				}
