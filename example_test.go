@@ -12,7 +12,6 @@ import (
 	"github.com/infer-go/infer"
 	"github.com/infer-go/infer/gguf"
 	"github.com/infer-go/infer/quant"
-	"github.com/infer-go/infer/sampler"
 )
 
 // Example loads a model and continues a prompt greedily. The model is a
@@ -37,8 +36,9 @@ func Example() {
 
 	prompt := "one two three"
 	fmt.Print(prompt)
-	greedy := sampler.Params{Temp: 0}
-	stats, err := m.Generate(context.Background(), prompt, greedy, 20, func(piece string) bool {
+	// The zero GenerateOptions sample greedily; sampler.DefaultParams() are
+	// llama.cpp's defaults.
+	stats, err := m.Generate(context.Background(), prompt, infer.GenerateOptions{MaxTokens: 20}, func(piece string) bool {
 		fmt.Print(piece)
 		return true
 	})

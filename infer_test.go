@@ -13,6 +13,7 @@ import (
 
 	"github.com/infer-go/infer"
 	"github.com/infer-go/infer/internal/testref"
+	"github.com/infer-go/infer/model"
 	"github.com/infer-go/infer/sampler"
 )
 
@@ -36,10 +37,16 @@ func loadSuccessor(t *testing.T, words []string, next func(int) int, opts infer.
 // cycle counts one..ten and starts again, never ending the text.
 func cycle(i int) int { return (i + 1) % len(numbers) }
 
+// generateText generates at most n tokens (n < 0: no limit) with p.
 func generateText(t *testing.T, m *infer.Model, ctx context.Context, prompt string, p sampler.Params, n int) (string, infer.Stats, error) {
 	t.Helper()
+	return generateWith(t, m, ctx, prompt, infer.GenerateOptions{Sampler: p, MaxTokens: max(n, 0)})
+}
+
+func generateWith(t *testing.T, m *infer.Model, ctx context.Context, prompt string, opts infer.GenerateOptions) (string, infer.Stats, error) {
+	t.Helper()
 	var b strings.Builder
-	st, err := m.Generate(ctx, prompt, p, n, func(piece string) bool {
+	st, err := m.Generate(ctx, prompt, opts, func(piece string) bool {
 		b.WriteString(piece)
 		return true
 	})
@@ -47,35 +54,40 @@ func generateText(t *testing.T, m *infer.Model, ctx context.Context, prompt stri
 }
 
 func TestGenerateStops(t *testing.T) {
-	shifting := loadSuccessor(t, numbers, cycle, infer.Options{Threads: 1, ContextLength: 12})
-	stopping := loadSuccessor(t, numbers, cycle, infer.Options{Threads: 1, ContextLength: 12, NoContextShift: true})
+	m := loadSuccessor(t, numbers, cycle, infer.Options{Threads: 1, ContextLength: 12})
 	tests := []struct {
-		name   string
-		m      *infer.Model
-		prompt string
-		n      int
-		want   string
-		stop   infer.StopReason
+		name    string
+		prompt  string
+		n       int
+		noShift bool
+		stops   []string
+		want    string
+		stop    infer.StopReason
 	}{
-		{"max tokens", shifting, "one", 3, " two three four", infer.StopMaxTokens},
-		{"zero tokens", shifting, "one", 0, "", infer.StopMaxTokens},
-		{"wraps around", shifting, "nine", 3, " ten one two", infer.StopMaxTokens},
+		{"max tokens", "one", 3, false, nil, " two three four", infer.StopMaxTokens},
+		{"wraps around", "nine", 3, false, nil, " ten one two", infer.StopMaxTokens},
 		// 2 prompt tokens (BOS, "one") in a context of 12: ten tokens are
 		// evaluated, and the eleventh is sampled from the last logits.
-		{"context full", stopping, "one", -1, " two three four five six seven eight nine ten one two", infer.StopContextFull},
+		{"context full", "one", 0, true, nil, " two three four five six seven eight nine ten one two", infer.StopContextFull},
 		// The same with context shifts: generation goes on through three of them.
-		{"context shift", shifting, "one", 25, strings.Repeat(" two three four five six seven eight nine ten one", 2) + " two three four five six", infer.StopMaxTokens},
+		{"context shift", "one", 25, false, nil, strings.Repeat(" two three four five six seven eight nine ten one", 2) + " two three four five six", infer.StopMaxTokens},
+		// Stop strings, across token boundaries, never emitted.
+		{"stop string", "one", 20, false, []string{"five"}, " two three four ", infer.StopString},
+		{"stop across tokens", "one", 20, false, []string{"e f"}, " two thre", infer.StopString},
+		{"first of two stops", "one", 20, false, []string{"six", "three"}, " two ", infer.StopString},
+		{"partial stop released", "one", 3, false, []string{"fourteen"}, " two three four", infer.StopMaxTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, st, err := generateText(t, tt.m, context.Background(), tt.prompt, greedy, tt.n)
+			got, st, err := generateWith(t, m, context.Background(), tt.prompt,
+				infer.GenerateOptions{Sampler: greedy, MaxTokens: tt.n, NoContextShift: tt.noShift, Stop: tt.stops})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got != tt.want || st.Stop != tt.stop {
 				t.Errorf("got %q (stop: %s), want %q (stop: %s)", got, st.Stop, tt.want, tt.stop)
 			}
-			if n := len(strings.Fields(got)); st.GeneratedTokens != n {
+			if n := len(strings.Fields(got)); st.GeneratedTokens != n && tt.stops == nil {
 				t.Errorf("GeneratedTokens = %d, want %d", st.GeneratedTokens, n)
 			}
 		})
@@ -85,7 +97,7 @@ func TestGenerateStops(t *testing.T) {
 func TestGenerateEmitStops(t *testing.T) {
 	m := loadSuccessor(t, numbers, cycle, infer.Options{Threads: 1})
 	var got []string
-	st, err := m.Generate(context.Background(), "one", greedy, 100, func(piece string) bool {
+	st, err := m.Generate(context.Background(), "one", infer.GenerateOptions{MaxTokens: 100}, func(piece string) bool {
 		got = append(got, piece)
 		return len(got) < 2
 	})
@@ -101,7 +113,7 @@ func TestGenerateCancel(t *testing.T) {
 	m := loadSuccessor(t, numbers, cycle, infer.Options{Threads: 1})
 	ctx, cancel := context.WithCancel(context.Background())
 	var got []string
-	st, err := m.Generate(ctx, "one", greedy, 100, func(piece string) bool {
+	st, err := m.Generate(ctx, "one", infer.GenerateOptions{MaxTokens: 100}, func(piece string) bool {
 		got = append(got, piece)
 		if len(got) == 3 {
 			cancel() // the next token must not come
@@ -116,7 +128,7 @@ func TestGenerateCancel(t *testing.T) {
 	}
 
 	// Already cancelled: nothing runs.
-	st, err = m.Generate(ctx, "one", greedy, 100, func(string) bool {
+	st, err = m.Generate(ctx, "one", infer.GenerateOptions{MaxTokens: 100}, func(string) bool {
 		t.Error("emit called after cancellation")
 		return true
 	})
@@ -126,13 +138,13 @@ func TestGenerateCancel(t *testing.T) {
 }
 
 func TestPromptTooLong(t *testing.T) {
-	m := loadSuccessor(t, numbers, cycle, infer.Options{Threads: 1, ContextLength: 4, NoContextShift: true})
+	m := loadSuccessor(t, numbers, cycle, infer.Options{Threads: 1, ContextLength: 4})
 	_, _, err := generateText(t, m, context.Background(), "one two three four", greedy, 1)
 	if !errors.Is(err, infer.ErrPromptTooLong) || !strings.Contains(err.Error(), "5 tokens") {
 		t.Errorf("prompt of 5 tokens in a context of 4: err = %v", err)
 	}
 	// Exactly the context: the prompt runs and one token can still be sampled.
-	got, st, err := generateText(t, m, context.Background(), "one two three", greedy, 10)
+	got, st, err := generateWith(t, m, context.Background(), "one two three", infer.GenerateOptions{MaxTokens: 10, NoContextShift: true})
 	if err != nil || got != " four" || st.Stop != infer.StopContextFull {
 		t.Errorf("prompt filling the context: %q, stop %s, err %v", got, st.Stop, err)
 	}
@@ -145,7 +157,7 @@ func TestPromptTooLong(t *testing.T) {
 // between them.
 func TestTwoModels(t *testing.T) {
 	up := loadSuccessor(t, numbers, cycle, infer.Options{Threads: 2})
-	down := loadSuccessor(t, numbers, func(i int) int { return (i + len(numbers) - 1) % len(numbers) }, infer.Options{Threads: 1, CacheType: "f32"})
+	down := loadSuccessor(t, numbers, func(i int) int { return (i + len(numbers) - 1) % len(numbers) }, infer.Options{Threads: 1, CacheType: model.CacheF32})
 	want := map[*infer.Model]string{up: " six seven eight nine ten", down: " four three two one ten"}
 	var wg sync.WaitGroup
 	for m, w := range want {
@@ -211,7 +223,7 @@ func TestCloseAndLoadErrors(t *testing.T) {
 	if err := writeCountingModel(good); err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range []infer.Options{{CacheType: "q4_0"}, {ContextLength: -1}, {Threads: -2}} {
+	for _, o := range []infer.Options{{CacheType: 7}, {ContextLength: -1}, {Threads: -2}} {
 		if m, err := infer.Load(good, o); err == nil {
 			m.Close()
 			t.Errorf("Load with %+v succeeded", o)
@@ -266,8 +278,8 @@ func TestGreedyMatchesLlamaCpp(t *testing.T) {
 				t.Fatalf("Tokenize(%q) = %v, llama.cpp %v", ref.Prompt, ids, ref.Tokens)
 			}
 			var got []int32
-			if _, err := m.GenerateTokens(context.Background(), ref.Tokens, greedy, stable, func(id int32) bool {
-				got = append(got, id)
+			if _, err := m.GenerateTokens(context.Background(), ref.Tokens, infer.GenerateOptions{MaxTokens: stable}, func(tok infer.Token) bool {
+				got = append(got, tok.ID)
 				return true
 			}); err != nil {
 				t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/infer-go/infer/model"
 )
 
 // PerplexityOptions choose how Perplexity cuts the text.
@@ -48,12 +50,13 @@ var ErrTextTooShort = errors.New("text too short for perplexity")
 // llama.cpp's: PPL x sqrt(var(nll) / (n-1)). chunk, if set, is called after
 // each chunk with the running estimate; ctx is checked between forward passes.
 func (m *Model) Perplexity(ctx context.Context, tokens []int32, opts PerplexityOptions, chunk func(PerplexityChunk)) (PerplexityResult, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	res := PerplexityResult{Tokens: len(tokens)}
-	if m.closed {
-		return res, ErrClosed
+	s, unlock, err := m.useOneShot()
+	if err != nil {
+		return res, err
 	}
+	defer unlock()
+	ctx = m.watch(ctx)
 	nCtx, nBatch := opts.Context, opts.Batch
 	if nCtx == 0 {
 		nCtx = m.cfg.ContextLength
@@ -71,6 +74,8 @@ func (m *Model) Perplexity(ctx context.Context, tokens []int32, opts PerplexityO
 		return res, fmt.Errorf("infer: perplexity: %w: %d tokens, want at least %d (2 x context %d)", ErrTextTooShort, len(tokens), 2*nCtx, nCtx)
 	}
 	vocab := m.cfg.VocabSize
+	// The last token of a chunk is only a target, never run through the
+	// model (which checks the tokens it runs): check the targets here.
 	for i, t := range tokens {
 		if t < 0 || int(t) >= vocab {
 			return res, fmt.Errorf("infer: perplexity: token %d (index %d) out of range [0, %d)", t, i, vocab)
@@ -88,42 +93,47 @@ func (m *Model) Perplexity(ctx context.Context, tokens []int32, opts PerplexityO
 	buf := make([]int32, nCtx)
 	var nll, nll2 float64
 	count := 0
-	for c := range nChunks {
-		copy(buf, tokens[c*nCtx:(c+1)*nCtx])
-		if m.tok.AddBOS() && m.tok.BOS() >= 0 {
-			buf[0] = m.tok.BOS()
-		}
-		// Positions before first only fill the cache; first .. nCtx-2
-		// give the logits that are scored; the last token is only a target.
-		for lo := 0; lo < nCtx-1; {
-			if err := ctx.Err(); err != nil {
-				return res, err
+	err = s.withState(func(st *model.State) error {
+		for c := range nChunks {
+			copy(buf, tokens[c*nCtx:(c+1)*nCtx])
+			if m.tok.AddBOS() && m.tok.BOS() >= 0 {
+				buf[0] = m.tok.BOS()
 			}
-			hi := min(lo+nBatch, nCtx-1)
-			if lo < first {
-				hi = min(hi, first)
-				if err := m.lm.Forward(buf[lo:hi], lo, false, last); err != nil {
-					return res, fmt.Errorf("infer: perplexity: chunk %d: %w", c+1, err)
+			// Positions before first only fill the cache; first .. nCtx-2
+			// give the logits that are scored; the last token is only a target.
+			for lo := 0; lo < nCtx-1; {
+				if err := ctx.Err(); err != nil {
+					return err
 				}
-			} else {
-				out := logits[(lo-first)*vocab : (hi-first)*vocab]
-				if err := m.lm.Forward(buf[lo:hi], lo, true, out); err != nil {
-					return res, fmt.Errorf("infer: perplexity: chunk %d: %w", c+1, err)
+				hi := min(lo+nBatch, nCtx-1)
+				if lo < first {
+					hi = min(hi, first)
+					if err := st.Forward(buf[lo:hi], lo, false, last); err != nil {
+						return fmt.Errorf("infer: perplexity: chunk %d: %w", c+1, err)
+					}
+				} else {
+					out := logits[(lo-first)*vocab : (hi-first)*vocab]
+					if err := st.Forward(buf[lo:hi], lo, true, out); err != nil {
+						return fmt.Errorf("infer: perplexity: chunk %d: %w", c+1, err)
+					}
 				}
+				lo = hi
 			}
-			lo = hi
+			for i := range scored {
+				v := -logSoftmaxAt(logits[i*vocab:(i+1)*vocab], tokens[c*nCtx+first+i+1])
+				nll += v
+				nll2 += v * v
+			}
+			count += scored
+			if chunk != nil {
+				chunk(PerplexityChunk{Chunk: c + 1, Chunks: nChunks, PPL: math.Exp(nll / float64(count))})
+			}
 		}
-		for i := range scored {
-			v := -logSoftmaxAt(logits[i*vocab:(i+1)*vocab], tokens[c*nCtx+first+i+1])
-			nll += v
-			nll2 += v * v
-		}
-		count += scored
-		if chunk != nil {
-			chunk(PerplexityChunk{Chunk: c + 1, Chunks: nChunks, PPL: math.Exp(nll / float64(count))})
-		}
+		return nil
+	})
+	if err != nil {
+		return res, err
 	}
-
 	res.Chunks, res.Scored = nChunks, count
 	mean := nll / float64(count)
 	res.NLL, res.PPL = mean, math.Exp(mean)

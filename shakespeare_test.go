@@ -35,7 +35,7 @@ func TestShippedModelGenerates(t *testing.T) {
 			t.Errorf("info %+v", info)
 		}
 		var got string
-		st, err := m.Generate(context.Background(), "ROMEO:", p, 50, func(s string) bool { got += s; return true })
+		st, err := m.Generate(context.Background(), "ROMEO:", infer.GenerateOptions{Sampler: p, MaxTokens: 50}, func(s string) bool { got += s; return true })
 		m.Close()
 		if err != nil {
 			t.Fatal(err)

@@ -86,6 +86,9 @@ func readConfig(f *gguf.File, arch, normEpsKey string, opts Options) (Config, er
 	if cfg.ContextLength == 0 {
 		cfg.ContextLength = min(cfg.TrainContext, DefaultMaxContext)
 	}
+	if opts.CacheType > CacheF32 {
+		return cfg, fmt.Errorf("KV cache type %d is not supported (f16 or f32)", opts.CacheType)
+	}
 	cfg.CacheType = opts.CacheType
 	return cfg, nil
 }

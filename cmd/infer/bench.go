@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/infer-go/infer"
+	"github.com/infer-go/infer/model"
 	"github.com/infer-go/infer/gguf"
 	"github.com/infer-go/infer/ops"
-	"github.com/infer-go/infer/sampler"
 )
 
 func init() {
@@ -44,7 +44,7 @@ type benchResult struct {
 type benchConfig struct {
 	model     string
 	ctx       int
-	cacheType string
+	cacheType model.CacheType
 	prompt    int // tokens in the pp test
 	gen       int // tokens in the tg test
 	threads   []int
@@ -60,7 +60,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&bc.model, "model", "", "same as -m")
 	fs.IntVar(&bc.ctx, "c", 0, "context length in tokens (0: the model's, at most 4096); caps -p and -n")
 	fs.IntVar(&bc.ctx, "ctx-size", 0, "same as -c")
-	fs.StringVar(&bc.cacheType, "cache-type", "f16", "KV cache type: f16 or f32")
+	fs.Var(&bc.cacheType, "cache-type", "KV cache type: f16 or f32")
 	fs.IntVar(&bc.prompt, "p", 512, "prompt tokens processed in one batch (the ppN test)")
 	fs.IntVar(&bc.prompt, "n-prompt", 512, "same as -p")
 	fs.IntVar(&bc.gen, "n", 128, "tokens generated one at a time (the tgN test)")
@@ -96,8 +96,6 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return usagef("-r %d: want at least 1 repetition", bc.reps)
 	case bc.ctx < 0:
 		return usagef("-c %d: the context length cannot be negative", bc.ctx)
-	case bc.cacheType != "f16" && bc.cacheType != "f32":
-		return usagef("--cache-type %q: want f16 or f32", bc.cacheType)
 	case bc.output != "md" && bc.output != "json":
 		return usagef("-o %q: want md or json", bc.output)
 	}
@@ -109,7 +107,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	var results []benchResult
 	var table *benchTable
 	for _, t := range bc.threads {
-		m, err := infer.Load(bc.model, infer.Options{Threads: t, ContextLength: bc.ctx, CacheType: bc.cacheType, NoContextShift: true})
+		m, err := infer.Load(bc.model, infer.Options{Threads: t, ContextLength: bc.ctx, CacheType: bc.cacheType})
 		if err != nil {
 			return err
 		}
@@ -171,6 +169,11 @@ func tensorBytes(path string) (uint64, error) {
 // under test), calling row as each finishes.
 func benchModel(m *infer.Model, bc *benchConfig, size uint64, stderr io.Writer, row func(benchResult)) ([]benchResult, error) {
 	in := m.Info()
+	s, err := m.NewSession(infer.SessionOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
 	ctxLen := m.Config().ContextLength
 	ids := benchTokens(m)
 	if len(ids) == 0 {
@@ -206,7 +209,7 @@ func benchModel(m *infer.Model, bc *benchConfig, size uint64, stderr io.Writer, 
 	var out []benchResult
 	pp := base
 	pp.Test, pp.NPrompt = fmt.Sprintf("pp%d", np), np
-	samples, err := repeatBench(bc.reps, np, func() (time.Duration, error) { return benchPrompt(m, ids, rng, np) })
+	samples, err := repeatBench(bc.reps, np, func() (time.Duration, error) { return benchPrompt(s, m, ids, rng, np) })
 	if err != nil {
 		return nil, fmt.Errorf("pp%d, %d threads: %w", np, in.Threads, err)
 	}
@@ -221,7 +224,7 @@ func benchModel(m *infer.Model, bc *benchConfig, size uint64, stderr io.Writer, 
 	}
 	tg := base
 	tg.Test, tg.NGen = fmt.Sprintf("tg%d", ng), ng
-	samples, err = repeatBench(bc.reps, ng, func() (time.Duration, error) { return benchGenerate(m, ids, rng, ng) })
+	samples, err = repeatBench(bc.reps, ng, func() (time.Duration, error) { return benchGenerate(s, m, ids, rng, ng) })
 	if err != nil {
 		return nil, fmt.Errorf("tg%d, %d threads: %w", ng, in.Threads, err)
 	}
@@ -262,7 +265,7 @@ func benchTokens(m *infer.Model) []int32 {
 }
 
 // benchPrompt times n random tokens run as one batch from position 0.
-func benchPrompt(m *infer.Model, ids []int32, rng *rand.Rand, n int) (time.Duration, error) {
+func benchPrompt(s *infer.Session, m *infer.Model, ids []int32, rng *rand.Rand, n int) (time.Duration, error) {
 	prompt := make([]int32, n)
 	for i := range prompt {
 		prompt[i] = ids[rng.IntN(len(ids))]
@@ -270,46 +273,30 @@ func benchPrompt(m *infer.Model, ids []int32, rng *rand.Rand, n int) (time.Durat
 	if m.Tokenizer().AddBOS() {
 		prompt[0] = m.Tokenizer().BOS()
 	}
-	st, err := m.GenerateTokens(context.Background(), prompt, sampler.Params{}, 0, func(int32) bool { return true })
-	if err != nil {
-		return 0, err
-	}
-	return st.PromptEval, nil
+	s.Reset()
+	es, err := s.Eval(context.Background(), prompt)
+	return es.Duration, err
 }
 
-// benchGenerate times n single-token decode steps of a greedy continuation.
-// GenerateTokens calls emit after sampling each token and before running it,
-// so the time between two emits is one decode step (forward pass plus a
-// greedy argmax); the one-token prompt's pass is not counted. When the model
-// ends the text early, the count continues from a fresh random start token.
-func benchGenerate(m *infer.Model, ids []int32, rng *rand.Rand, n int) (time.Duration, error) {
+// benchGenerate times n decode steps of one token each, as llama-bench's tg
+// test does: from the BOS (or a random token) at position 0, each step runs
+// one random token after the tokens before it, so only it is evaluated.
+func benchGenerate(s *infer.Session, m *infer.Model, ids []int32, rng *rand.Rand, n int) (time.Duration, error) {
 	tok := m.Tokenizer()
-	start := ids[rng.IntN(len(ids))]
+	seq := make([]int32, 1, n+1)
+	seq[0] = ids[rng.IntN(len(ids))]
 	if tok.AddBOS() {
-		start = tok.BOS()
+		seq[0] = tok.BOS()
 	}
+	s.Reset()
 	var total time.Duration
-	done := 0
-	for attempt := 0; done < n; attempt++ {
-		if attempt > 0 {
-			if attempt > 8+n {
-				return 0, fmt.Errorf("the model keeps ending its text: %d of %d decode steps timed", done, n)
-			}
-			start = ids[rng.IntN(len(ids))]
-		}
-		var last time.Time
-		_, err := m.GenerateTokens(context.Background(), []int32{start}, sampler.Params{}, n-done+1, func(int32) bool {
-			now := time.Now()
-			if !last.IsZero() {
-				total += now.Sub(last)
-				done++
-			}
-			last = now
-			return true
-		})
+	for range n {
+		es, err := s.Eval(context.Background(), seq)
 		if err != nil {
 			return 0, err
 		}
+		total += es.Duration
+		seq = append(seq, ids[rng.IntN(len(ids))])
 	}
 	return total, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/infer-go/infer"
+	"github.com/infer-go/infer/model"
 	"github.com/infer-go/infer/ops"
 	"github.com/infer-go/infer/sampler"
 )
@@ -39,8 +40,7 @@ type modelFlags struct {
 	model     string
 	ctx       int
 	threads   int
-	cacheType string
-	noShift   bool
+	cacheType model.CacheType
 }
 
 func (mf *modelFlags) register(fs *flag.FlagSet) {
@@ -50,8 +50,7 @@ func (mf *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&mf.ctx, "ctx-size", 0, "same as -c")
 	fs.IntVar(&mf.threads, "t", ops.DefaultThreads(), "threads")
 	fs.IntVar(&mf.threads, "threads", ops.DefaultThreads(), "same as -t")
-	fs.StringVar(&mf.cacheType, "cache-type", "f16", "KV cache type: f16 or f32")
-	fs.BoolVar(&mf.noShift, "no-context-shift", false, "stop when the context is full instead of dropping its older half")
+	fs.Var(&mf.cacheType, "cache-type", "KV cache type: f16 or f32")
 }
 
 func (mf *modelFlags) load() (*infer.Model, error) {
@@ -64,12 +63,7 @@ func (mf *modelFlags) load() (*infer.Model, error) {
 	if mf.ctx < 0 {
 		return nil, usagef("-c %d: the context length cannot be negative", mf.ctx)
 	}
-	switch mf.cacheType {
-	case "f16", "f32":
-	default:
-		return nil, usagef("--cache-type %q: want f16 or f32", mf.cacheType)
-	}
-	return infer.Load(mf.model, infer.Options{Threads: mf.threads, ContextLength: mf.ctx, CacheType: mf.cacheType, NoContextShift: mf.noShift})
+	return infer.Load(mf.model, infer.Options{Threads: mf.threads, ContextLength: mf.ctx, CacheType: mf.cacheType})
 }
 
 // promptFlags read the prompt from -p or -f.
@@ -117,6 +111,7 @@ func generate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	minP := fs.Float64("min-p", float64(d.MinP), "drop tokens below this fraction of the best token's probability (0: off)")
 	repeatPenalty := fs.Float64("repeat-penalty", float64(d.RepeatPenalty), "penalty for repeated tokens (1: off)")
 	repeatLastN := fs.Int("repeat-last-n", d.RepeatLastN, "tokens the repeat penalty looks back on (0: off, -1: the context)")
+	noShift := fs.Bool("no-context-shift", false, "stop when the context is full instead of dropping its older half")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: infer [generate] -m model.gguf [-p prompt | -f file] [-n tokens] [flags]")
 		fs.PrintDefaults()
@@ -158,7 +153,8 @@ func generate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	fmt.Fprint(stdout, prompt)
 	var writeErr error
-	st, err := m.Generate(ctx, prompt, params, *n, func(piece string) bool {
+	opts := infer.GenerateOptions{Sampler: params, MaxTokens: max(*n, 0), NoContextShift: *noShift}
+	st, err := m.Generate(ctx, prompt, opts, func(piece string) bool {
 		_, writeErr = io.WriteString(stdout, piece)
 		return writeErr == nil
 	})
