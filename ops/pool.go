@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/cpuid/v2"
 )
@@ -24,25 +25,63 @@ func DefaultThreads() int {
 }
 
 // Pool runs data-parallel work on persistent worker goroutines. A token of
-// generation calls MatMul about ten times per layer, so the workers are
-// started once and woken per call rather than spawned.
+// generation calls Parallel about ten times per layer (a couple of hundred
+// times per token of a 1B model), each call a few tens of microseconds of
+// work, so what a call costs beyond the work itself matters: the workers are
+// started once, and between calls they spin for a while on a generation
+// counter before they park, so a call that follows soon after the previous
+// one starts them with one atomic store and waits for them by watching one
+// atomic counter, with no channel operation or futex on either side. A
+// worker that has spun for spinFor without seeing work parks on its wake
+// channel, and the caller wakes it with a send.
 //
 // A nil *Pool is valid and runs everything on the calling goroutine. Parallel
 // may be called from several goroutines; calls on one Pool run one at a time.
 type Pool struct {
 	threads int
-	mu      sync.Mutex // serialises Parallel calls
+	spin    bool       // spin before parking (false when GOMAXPROCS < threads)
+	mu      sync.Mutex // serialises Parallel calls and Close
 	closed  atomic.Bool
-	work    []chan poolTask // one channel per worker; the caller is thread 0
-	wg      sync.WaitGroup  // outstanding tasks of the current call
-	exited  sync.WaitGroup  // running workers, for Close
-	panics  panicSlot
+
+	// The current call, published by the caller before it advances gen and
+	// read by the workers after they see gen advance.
+	f    func(lo, hi int)
+	n, k int
+	quit bool // set with the last generation: workers exit
+
+	// gen is advanced once per call; pending counts the workers that have
+	// not yet finished with it. Every worker takes part in every call (one
+	// whose range is empty just counts itself off), so when pending reaches
+	// zero no worker reads the fields above any more and the next call may
+	// overwrite them.
+	_       [64]byte // the counters on their own cache line
+	gen     atomic.Uint64
+	pending atomic.Int32
+	_       [64]byte
+
+	// Parking. A worker sets its sleeping flag, re-checks gen and blocks on
+	// its wake channel; the caller, after advancing gen, takes every set
+	// flag and sends to that worker. The caller parks on done the same way
+	// (callerSleeping), woken by the worker that finishes last.
+	workers        []poolWorker
+	callerSleeping atomic.Bool
+	done           chan struct{}
+
+	exited sync.WaitGroup // running workers, for Close
+	panics panicSlot
 }
 
-type poolTask struct {
-	f      func(lo, hi int)
-	lo, hi int
+type poolWorker struct {
+	sleeping atomic.Bool
+	wake     chan struct{}
+	_        [48]byte // keep workers' flags on separate cache lines
 }
+
+// spinFor is how long a worker (or a caller waiting for its workers) polls
+// before it parks. Calls within a token follow each other after a few
+// microseconds of single-threaded work (norms, RoPE, sampling), well within
+// it; a pool left idle parks its workers after this long and costs nothing.
+const spinFor = 200 * time.Microsecond
 
 // panicSlot keeps the first panic raised by a task so Parallel can re-raise
 // it on the caller's goroutine instead of crashing the process from a worker.
@@ -69,21 +108,83 @@ func (s *panicSlot) run(f func(lo, hi int), lo, hi int) {
 // counts as one, so threads-1 workers are started). threads < 1 means 1.
 func NewPool(threads int) *Pool {
 	threads = max(threads, 1)
-	p := &Pool{threads: threads, work: make([]chan poolTask, threads-1)}
-	for i := range p.work {
-		ch := make(chan poolTask, 1)
-		p.work[i] = ch
+	p := &Pool{
+		threads: threads,
+		// Spinning goroutines need a P each: with fewer Ps than threads
+		// they would only take turns, so park at once instead.
+		spin:    runtime.GOMAXPROCS(0) >= threads,
+		workers: make([]poolWorker, threads-1),
+		done:    make(chan struct{}, 1),
+	}
+	for i := range p.workers {
+		p.workers[i].wake = make(chan struct{}, 1)
 		p.exited.Add(1)
-		go p.worker(ch)
+		go p.worker(i+1, &p.workers[i])
 	}
 	return p
 }
 
-func (p *Pool) worker(ch chan poolTask) {
+// worker runs range index of every call that has one, until quit.
+func (p *Pool) worker(index int, w *poolWorker) {
 	defer p.exited.Done()
-	for t := range ch {
-		p.panics.run(t.f, t.lo, t.hi)
-		p.wg.Done()
+	var seen uint64
+	for {
+		seen = p.waitGen(seen, w)
+		if p.quit {
+			return
+		}
+		if index < p.k {
+			p.panics.run(p.f, splitPoint(p.n, p.k, index), splitPoint(p.n, p.k, index+1))
+		}
+		if p.pending.Add(-1) == 0 && p.callerSleeping.Swap(false) {
+			p.done <- struct{}{}
+		}
+	}
+}
+
+// waitGen returns once gen has moved past seen, spinning first, then parked.
+func (p *Pool) waitGen(seen uint64, w *poolWorker) uint64 {
+	if p.spin {
+		if g, ok := spinUntil(func() (uint64, bool) { g := p.gen.Load(); return g, g != seen }); ok {
+			return g
+		}
+	}
+	for {
+		w.sleeping.Store(true)
+		if g := p.gen.Load(); g != seen {
+			if w.sleeping.Swap(false) {
+				return g // not claimed by a caller: no send is coming
+			}
+			<-w.wake // a caller claimed the flag and sends
+			return g
+		}
+		<-w.wake
+		if g := p.gen.Load(); g != seen {
+			return g
+		}
+	}
+}
+
+// spinUntil polls cond until it reports true or spinFor has passed, and
+// returns its last value. It yields the processor now and then, so that on
+// a busy machine the goroutine it waits for can run.
+func spinUntil[T any](cond func() (T, bool)) (T, bool) {
+	var start time.Time
+	for i := 1; ; i++ {
+		if v, ok := cond(); ok {
+			return v, true
+		}
+		if i%256 == 0 {
+			if start.IsZero() {
+				start = time.Now()
+			} else if time.Since(start) > spinFor {
+				var zero T
+				return zero, false
+			}
+			if i%4096 == 0 {
+				runtime.Gosched()
+			}
+		}
 	}
 }
 
@@ -104,12 +205,22 @@ func (p *Pool) Close() {
 	}
 	p.mu.Lock()
 	if !p.closed.Swap(true) {
-		for _, ch := range p.work {
-			close(ch)
-		}
+		p.quit = true
+		p.advance()
 	}
 	p.mu.Unlock()
 	p.exited.Wait()
+}
+
+// advance publishes the fields set before it to every worker and wakes the
+// parked ones.
+func (p *Pool) advance() {
+	p.gen.Add(1)
+	for i := range p.workers {
+		if w := &p.workers[i]; w.sleeping.Swap(false) {
+			w.wake <- struct{}{}
+		}
+	}
 }
 
 // Parallel splits [0, n) into at most Threads() contiguous ranges of nearly
@@ -138,15 +249,31 @@ func (p *Pool) Parallel(n int, f func(lo, hi int)) {
 	}
 	k := min(p.threads, n)
 	p.panics.val, p.panics.set = nil, false
-	p.wg.Add(k - 1)
-	for i := 1; i < k; i++ {
-		p.work[i-1] <- poolTask{f: f, lo: splitPoint(n, k, i), hi: splitPoint(n, k, i+1)}
-	}
+	p.f, p.n, p.k = f, n, k
+	p.pending.Store(int32(len(p.workers)))
+	p.advance()
 	p.panics.run(f, 0, splitPoint(n, k, 1))
-	p.wg.Wait()
+	p.waitDone()
+	p.f = nil // keep no reference to the caller's closure
 	if p.panics.set {
 		panic(p.panics.val)
 	}
+}
+
+// waitDone returns when every worker of the current call has finished,
+// spinning first, then parked on done.
+func (p *Pool) waitDone() {
+	finished := func() (struct{}, bool) { return struct{}{}, p.pending.Load() == 0 }
+	if p.spin {
+		if _, ok := spinUntil(finished); ok {
+			return
+		}
+	}
+	p.callerSleeping.Store(true)
+	if p.pending.Load() == 0 && p.callerSleeping.Swap(false) {
+		return
+	}
+	<-p.done
 }
 
 // splitPoint is the start of range i when [0, n) is cut into k ranges whose

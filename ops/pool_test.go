@@ -1,9 +1,12 @@
 package ops
 
 import (
+	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestPoolParallelCovers checks that Parallel hands out each index of [0, n)
@@ -141,4 +144,110 @@ func BenchmarkPoolParallel(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestPoolParksAndWakes leaves the pool idle past spinFor between calls, so
+// that the workers park, and checks that the next call wakes them and that
+// every range still runs on its own goroutine.
+func TestPoolParksAndWakes(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	for round := range 5 {
+		time.Sleep(3 * spinFor)
+		var seen [30]atomic.Int32
+		p.Parallel(len(seen), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				seen[i].Add(1)
+			}
+		})
+		for i := range seen {
+			if seen[i].Load() != 1 {
+				t.Fatalf("round %d: index %d visited %d times", round, i, seen[i].Load())
+			}
+		}
+	}
+}
+
+// TestPoolFewerProcsThanThreads runs a pool with more threads than
+// GOMAXPROCS: its goroutines must not spin against each other for a P (the
+// test would take seconds, or hang, if they did).
+func TestPoolFewerProcsThanThreads(t *testing.T) {
+	was := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(was)
+	p := NewPool(4)
+	defer p.Close()
+	start := time.Now()
+	var total atomic.Int64
+	for range 2000 {
+		p.Parallel(8, func(lo, hi int) { total.Add(int64(hi - lo)) })
+	}
+	if total.Load() != 2000*8 {
+		t.Errorf("covered %d indices, want %d", total.Load(), 2000*8)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("2000 calls took %v with GOMAXPROCS=1", d)
+	}
+}
+
+// TestPoolSmallCallsThenLarge alternates calls with fewer indices than
+// threads (some workers idle) and larger ones, from two goroutines, so a
+// worker that sat one call out must still run its range of the next.
+func TestPoolSmallCallsThenLarge(t *testing.T) {
+	p := NewPool(4)
+	defer p.Close()
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				n := 2 + (i+g)%7
+				out := make([]int, n)
+				p.Parallel(n, func(lo, hi int) {
+					for j := lo; j < hi; j++ {
+						out[j] += j + 1
+					}
+				})
+				for j, v := range out {
+					if v != j+1 {
+						t.Errorf("n %d: out[%d] = %d", n, j, v)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// BenchmarkPoolParallelTiny is the cost of one call beyond its work: a call
+// with almost nothing to do, as the small products of a token are.
+func BenchmarkPoolParallelTiny(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			p := NewPool(threads)
+			defer p.Close()
+			var sink [2][8]int64
+			for b.Loop() {
+				p.Parallel(2, func(lo, hi int) { sink[lo][0]++ })
+			}
+		})
+	}
+}
+
+// BenchmarkPoolParallelAfterIdle times a call that finds its workers
+// parked (the pool idle for longer than spinFor): each op sleeps 2*spinFor,
+// then calls; "ns/call" is the call alone, the wake-up cost.
+func BenchmarkPoolParallelAfterIdle(b *testing.B) {
+	p := NewPool(2)
+	defer p.Close()
+	var sink [2][8]int64
+	var inCall time.Duration
+	for b.Loop() {
+		time.Sleep(2 * spinFor)
+		start := time.Now()
+		p.Parallel(2, func(lo, hi int) { sink[lo][0]++ })
+		inCall += time.Since(start)
+	}
+	b.ReportMetric(float64(inCall.Nanoseconds())/float64(b.N), "ns/call")
 }
