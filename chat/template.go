@@ -1,0 +1,299 @@
+// Package chat renders Hugging Face chat templates the way transformers'
+// apply_chat_template does (jinja2's ImmutableSandboxedEnvironment with
+// trim_blocks and lstrip_blocks, transformers' tojson, raise_exception and
+// strftime_now), and provides llama.cpp's built-in chat formats for models
+// that carry no template.
+//
+// The engine is github.com/ardanlabs/jinja; where it differs from jinja2,
+// this package adjusts the template source before the engine parses it
+// (see prepare.go) and supplies the globals itself.
+package chat
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ardanlabs/jinja"
+)
+
+// Template is a parsed chat template.
+type Template struct {
+	source string // as given
+	engine *jinja.Template
+}
+
+// Parse prepares and parses a template source.
+func Parse(source string) (*Template, error) {
+	segs, err := lex(source)
+	if err != nil {
+		return nil, err
+	}
+	prepared, err := engineSource(segs)
+	if err != nil {
+		return nil, err
+	}
+	t, err := jinja.Compile(prepared)
+	if err != nil {
+		return nil, fmt.Errorf("chat template: %w", err)
+	}
+	return &Template{source: source, engine: t}, nil
+}
+
+// Source returns the template's source as given to Parse.
+func (t *Template) Source() string { return t.source }
+
+// Inputs are the variables transformers passes to a chat template.
+type Inputs struct {
+	Messages            []Message
+	Tools               []any // JSON values (Object for objects); nil is none
+	Documents           []any // nil is none
+	AddGenerationPrompt bool
+	BOSToken, EOSToken  string
+	Now                 func() time.Time // strftime_now's clock; nil is time.Now
+}
+
+// TemplateError is raised by the template itself: raise_exception(message).
+type TemplateError struct {
+	Message string
+}
+
+func (e *TemplateError) Error() string { return e.Message }
+
+// Render renders the template. An error the template raises is a
+// *TemplateError with the template's message; any other failure is wrapped
+// with its context.
+func (t *Template) Render(in Inputs) (string, error) {
+	now := in.Now
+	if now == nil {
+		now = time.Now
+	}
+	messages := make([]jinja.Value, len(in.Messages))
+	for i := range in.Messages {
+		v, err := toValue(in.Messages[i].object(), 0)
+		if err != nil {
+			return "", fmt.Errorf("chat template: messages[%d]: %w", i, err)
+		}
+		messages[i] = v
+	}
+	tools, err := optionalList(in.Tools)
+	if err != nil {
+		return "", fmt.Errorf("chat template: tools: %w", err)
+	}
+	documents, err := optionalList(in.Documents)
+	if err != nil {
+		return "", fmt.Errorf("chat template: documents: %w", err)
+	}
+	data := map[string]jinja.Value{
+		"messages":              jinja.NewList(messages),
+		"tools":                 tools,
+		"documents":             documents,
+		"add_generation_prompt": jinja.NewBool(in.AddGenerationPrompt),
+		"bos_token":             jinja.NewString(in.BOSToken),
+		"eos_token":             jinja.NewString(in.EOSToken),
+		"raise_exception":       jinja.NewCallable("raise_exception", raiseException),
+		"strftime_now": jinja.NewCallable("strftime_now", func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+			if len(args) != 1 || !args[0].IsString() {
+				return jinja.Undefined(), errors.New("strftime_now takes one format string")
+			}
+			return jinja.NewString(Strftime(now(), args[0].AsString())), nil
+		}),
+		iterableFunc: jinja.NewCallable(iterableFunc, checkIterable),
+		definedFunc:  jinja.NewCallable(definedFunc, checkDefined),
+		notJSONFunc: jinja.NewCallable(notJSONFunc, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+			typ := "generator"
+			if len(args) == 2 && args[1].IsString() {
+				typ = args[1].AsString()
+			}
+			if len(args) > 0 && args[0].IsString() && typ == "list_reverseiterator" {
+				return args[0], nil // reverse of a string is a string
+			}
+			return jinja.Undefined(), fmt.Errorf("TypeError: Object of type %s is not JSON serializable", typ)
+		}),
+	}
+	out, err := t.engine.RenderValues(data)
+	if err != nil {
+		var te *TemplateError
+		if errors.As(err, &te) {
+			return "", te
+		}
+		return "", fmt.Errorf("chat template: %w", err)
+	}
+	return out, nil
+}
+
+func raiseException(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+	if len(args) == 0 {
+		return jinja.Undefined(), &TemplateError{Message: ""}
+	}
+	return jinja.Undefined(), &TemplateError{Message: pyStr(args[0])}
+}
+
+// pyStr is Python's str() of a value, as jinja2 prints it.
+func pyStr(v jinja.Value) string {
+	switch {
+	case v.IsString():
+		return v.AsString()
+	case v.IsUndefined():
+		return ""
+	}
+	return v.String()
+}
+
+// checkIterable passes a for loop's iterable through, failing where Python
+// cannot iterate (see rewrite.go).
+func checkIterable(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+	if len(args) != 1 {
+		return jinja.Undefined(), errors.New("internal: iterable check without its argument")
+	}
+	v := args[0]
+	var typ string
+	switch {
+	case v.IsNone():
+		typ = "NoneType"
+	case v.IsBool():
+		typ = "bool"
+	case v.IsInt():
+		typ = "int"
+	case v.IsFloat():
+		typ = "float"
+	case v.IsCallable():
+		typ = "function"
+	default:
+		return v, nil
+	}
+	return jinja.Undefined(), fmt.Errorf("TypeError: '%s' object is not iterable", typ)
+}
+
+// UndefinedError is jinja2's error for using an undefined value in a way
+// that needs one (see rewrite.go).
+type undefinedError struct{ msg string }
+
+func (e *undefinedError) Error() string { return "UndefinedError: " + e.msg }
+
+// checkDefined passes its first argument through unless it is undefined,
+// then raises with jinja2's message: (value, name) for a variable, (value,
+// "", object, key) for an attribute or item, (value) otherwise.
+func checkDefined(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+	if len(args) == 0 {
+		return jinja.Undefined(), errors.New("internal: undefined check without its argument")
+	}
+	if !args[0].IsUndefined() {
+		return args[0], nil
+	}
+	switch {
+	case len(args) == 2 && args[1].IsString():
+		return jinja.Undefined(), &undefinedError{pyRepr(args[1].AsString()) + " is undefined"}
+	case len(args) == 4 && args[3].IsString():
+		return jinja.Undefined(), &undefinedError{pyRepr(objectTypeRepr(args[2])) + " has no attribute " + pyRepr(args[3].AsString())}
+	case len(args) == 4:
+		return jinja.Undefined(), &undefinedError{objectTypeRepr(args[2]) + " has no element " + args[3].String()}
+	}
+	return jinja.Undefined(), &undefinedError{"a value is undefined"}
+}
+
+// objectTypeRepr is jinja2's object_type_repr.
+func objectTypeRepr(v jinja.Value) string {
+	switch {
+	case v.IsNone():
+		return "None"
+	case v.IsBool():
+		return "bool object"
+	case v.IsInt():
+		return "int object"
+	case v.IsFloat():
+		return "float object"
+	case v.IsString():
+		return "str object"
+	case v.IsList():
+		return "list object"
+	case v.IsDict():
+		return "dict object"
+	case v.IsCallable():
+		return "function object"
+	}
+	return "jinja2.runtime.Undefined object"
+}
+
+// pyRepr is Python's repr of a string.
+func pyRepr(s string) string { return jinja.NewString(s).String() }
+
+func optionalList(vs []any) (jinja.Value, error) {
+	if vs == nil {
+		return jinja.None(), nil
+	}
+	return toValue(vs, 0)
+}
+
+// toValue converts a JSON value (the kinds DecodeJSON returns, plus Go's
+// plain numbers, []any and map[string]any) to the engine's value, keeping
+// the order of Object keys.
+func toValue(v any, depth int) (jinja.Value, error) {
+	if depth > MaxJSONDepth {
+		return jinja.Undefined(), fmt.Errorf("nested deeper than %d", MaxJSONDepth)
+	}
+	switch x := v.(type) {
+	case nil:
+		return jinja.None(), nil
+	case bool:
+		return jinja.NewBool(x), nil
+	case string:
+		return jinja.NewString(x), nil
+	case int:
+		return jinja.NewInt(int64(x)), nil
+	case int64:
+		return jinja.NewInt(x), nil
+	case float64:
+		return jinja.NewFloat(x), nil
+	case json.Number:
+		// Python's json.loads: an integer without fraction or exponent
+		// stays an int, anything else is a float.
+		if !strings.ContainsAny(string(x), ".eE") {
+			if i, err := x.Int64(); err == nil {
+				return jinja.NewInt(i), nil
+			}
+		}
+		f, err := x.Float64()
+		if err != nil {
+			return jinja.Undefined(), fmt.Errorf("number %q: %w", string(x), err)
+		}
+		return jinja.NewFloat(f), nil
+	case []any:
+		items := make([]jinja.Value, len(x))
+		for i, e := range x {
+			item, err := toValue(e, depth+1)
+			if err != nil {
+				return jinja.Undefined(), err
+			}
+			items[i] = item
+		}
+		return jinja.NewList(items), nil
+	case Object:
+		d := jinja.NewDict()
+		for _, f := range x {
+			item, err := toValue(f.Value, depth+1)
+			if err != nil {
+				return jinja.Undefined(), err
+			}
+			d.AsDict().Set(f.Key, item)
+		}
+		return d, nil
+	case []Field:
+		return toValue(Object(x), depth)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		obj := make(Object, len(keys))
+		for i, k := range keys {
+			obj[i] = Field{k, x[k]}
+		}
+		return toValue(obj, depth)
+	}
+	return jinja.Undefined(), fmt.Errorf("cannot pass a %T to a template", v)
+}
