@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
 
 	"github.com/infer-go/infer/quant"
 )
@@ -136,52 +134,26 @@ func checkShape(typ quant.Type, dims []uint64) (uint64, error) {
 	return tensorSize(typ, dims)
 }
 
-// WriteFile writes the file atomically: to a temporary file in path's
-// directory, synced to disk, then renamed over path. On any error the
-// temporary file is removed and path is left as it was.
-func (w *Writer) WriteFile(path string) (err error) {
+// WriteFile writes the file atomically through an AtomicFile: to a
+// temporary file in path's directory, synced to disk, then renamed over
+// path. On any error the temporary file is removed and path is left as it
+// was; the finished file gets the umask's mode.
+func (w *Writer) WriteFile(path string) error {
 	if w.err != nil {
 		return w.err
 	}
-	tmp, err := createTemp(path)
+	f, err := CreateAtomic(path)
 	if err != nil {
 		return fmt.Errorf("gguf: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := w.writeTo(tmp); err != nil {
+	defer f.Abort()
+	if err := w.writeTo(f); err != nil {
 		return fmt.Errorf("gguf: writing %s: %w", path, err)
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := f.Commit(); err != nil {
 		return fmt.Errorf("gguf: %w", err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("gguf: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("gguf: %w", err)
-	}
-	syncDir(filepath.Dir(path))
 	return nil
-}
-
-// createTemp makes a new file beside path. Unlike os.CreateTemp it asks for
-// mode 0666, so that the umask, not a fixed 0600, decides who may read the
-// finished file.
-func createTemp(path string) (*os.File, error) {
-	dir, base := filepath.Split(path)
-	for range 100 {
-		name := filepath.Join(dir, fmt.Sprintf(".%s.tmp%016x", base, rand.Uint64()))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		if !errors.Is(err, os.ErrExist) {
-			return f, err
-		}
-	}
-	return nil, fmt.Errorf("cannot create a temporary file beside %s", path)
 }
 
 // syncDir makes a rename durable where the system allows it; failure only
