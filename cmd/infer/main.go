@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 )
 
 // command is one subcommand. Each lives in its own file and registers itself
@@ -46,29 +47,50 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		name, args = args[0], args[1:]
 	}
+	if name == defaultCommand && len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		name, args = "version", nil
+	}
 	if name == "help" || (name == defaultCommand && len(args) == 0) {
 		usage(stdout)
 		return 0
 	}
 	c, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "infer: unknown command %q\n\n", name)
-		usage(stderr)
+		fmt.Fprintf(stderr, "infer: unknown command %q (run `infer help` for the list)\n", name)
 		return 2
 	}
-	if err := c.run(args, stdout, stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		var ue usageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "infer %s: %v\n", name, err)
-			return 2
-		}
-		fmt.Fprintf(stderr, "infer %s: %v\n", name, err)
-		return 1
+	err := c.run(args, stdout, stderr)
+	if err == nil {
+		return 0
 	}
-	return 0
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "infer %s: %s\n", name, errorText(name, err))
+	if se, ok := errors.AsType[*signalError](err); ok {
+		return se.exitCode()
+	}
+	if _, ok := errors.AsType[usageError](err); ok {
+		return 2
+	}
+	return 1
+}
+
+// errorText is err's message without the prefixes that "infer CMD: "
+// already says: the library's errors start with "infer: " (and perplexity's
+// with "infer: perplexity: "), which would read "infer generate: infer:
+// gguf: ..." once wrapped. The rule is one prefix per message: main says
+// which command failed, the message says what failed.
+func errorText(cmd string, err error) string {
+	msg := err.Error()
+	for {
+		trimmed := strings.TrimPrefix(msg, "infer: ")
+		trimmed = strings.TrimPrefix(trimmed, cmd+": ")
+		if trimmed == msg {
+			return msg
+		}
+		msg = trimmed
+	}
 }
 
 // usageError marks a wrong flag or argument (exit status 2, like flag's).
@@ -84,15 +106,70 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args with fs, turning flag errors into usage errors.
+// parseFlags parses args with fs, flags and positional arguments in any
+// order (infer info model.gguf --json): see reorderArgs. The positional
+// arguments are then fs.Args(). A flag error is one line with a hint, not
+// flag's message printed around the whole usage; -h prints the usage.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(reorderArgs(fs, args))
+	fs.Usage = usage
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		if usage != nil {
+			usage()
+		} else {
+			fs.PrintDefaults()
 		}
-		return usageError{err}
+		return err
+	case err != nil:
+		return usageError{fmt.Errorf("%v (see `%s -h`)", err, fs.Name())}
 	}
 	return nil
+}
+
+// reorderArgs moves the flags of args (with their values) before the
+// positional arguments, keeping the order within each, so that flags may
+// come anywhere. A flag fs knows takes the next argument as its value
+// unless it is a boolean flag or written -name=value; "--" ends the flags,
+// and everything after it stays positional. An unknown flag is kept among
+// the flags, for fs.Parse to report.
+func reorderArgs(fs *flag.FlagSet, args []string) []string {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if len(positional) == 0 {
+		return flags
+	}
+	return append(append(flags, "--"), positional...)
 }
 
 func usage(w io.Writer) {
@@ -104,8 +181,12 @@ func usage(w io.Writer) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	width := 0
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		width = max(width, len(n))
+	}
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-*s %s\n", width, n, commands[n].summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "With no command, infer generates text: infer -m model.gguf -p \"text\" -n 128")
