@@ -109,3 +109,133 @@ func minP(cands []candidate, p float32, sorted bool) []candidate {
 	}
 	return cands[:n]
 }
+
+// softmax leaves each candidate's probability in .p, computed as llama.cpp
+// does (float32 exp(logit - max), divided by their float32 sum), and
+// returns the largest logit.
+func softmax(cands []candidate) float32 {
+	maxL := cands[0].logit
+	for _, c := range cands[1:] {
+		maxL = max(maxL, c.logit)
+	}
+	var sum float32
+	for i := range cands {
+		e := float32(math.Exp(float64(cands[i].logit - maxL)))
+		cands[i].p = e
+		sum += e
+	}
+	for i := range cands {
+		cands[i].p /= sum
+	}
+	return maxL
+}
+
+// logf is the natural logarithm in float32, as llama.cpp's logf.
+func logf(x float32) float32 { return float32(math.Log(float64(x))) }
+
+// typical keeps the locally typical candidates (Meister et al.): sorted by
+// how far their surprise -log p is from the entropy, the shortest prefix
+// whose probabilities sum to more than p (at least one token). The result
+// is in that order, not by logit. Tokens with probability 0 count as
+// infinitely far (llama.cpp would compute NaN for them).
+func typical(cands []candidate, p float32) []candidate {
+	if math.IsInf(float64(softmax(cands)), 0) {
+		// +Inf takes all the mass; all -Inf leaves nothing to rank.
+		selectTop(cands, 1)
+		return cands[:1]
+	}
+	var entropy float32
+	for _, c := range cands {
+		if c.p > 0 {
+			entropy -= c.p * logf(c.p)
+		}
+	}
+	for i := range cands {
+		c := &cands[i]
+		c.score = float32(math.Inf(1))
+		if c.p > 0 {
+			c.score = float32(math.Abs(float64(-logf(c.p) - entropy)))
+		}
+	}
+	slices.SortFunc(cands, func(a, b candidate) int {
+		switch {
+		case a.score < b.score:
+			return -1
+		case a.score > b.score:
+			return 1
+		}
+		return compareCandidates(a, b)
+	})
+	var cum float32
+	for i := range cands {
+		cum += cands[i].p
+		if cum > p {
+			return cands[:i+1]
+		}
+	}
+	return cands
+}
+
+// applyXTC is "exclude top choices": with probability XTCProbability (one
+// draw of XTC's own generator per call, when there are at least two
+// candidates), it removes every candidate whose probability is at least
+// XTCThreshold except the least likely of them, if there are two or more.
+// Order is kept.
+func (s *Sampler) applyXTC(cands []candidate, sorted bool) []candidate {
+	p := &s.params
+	if len(cands) < 2 || s.xtcRng.Float32() > p.XTCProbability {
+		return cands
+	}
+	softmax(cands)
+	above, last := 0, -1 // last: the least likely candidate at or above the threshold
+	for i, c := range cands {
+		if c.p >= p.XTCThreshold {
+			above++
+			if last < 0 || better(cands[last], c) {
+				last = i
+			}
+		}
+	}
+	if above < 2 {
+		return cands
+	}
+	if sorted {
+		// The candidates above the threshold are the first ones.
+		return cands[last:]
+	}
+	n := 0
+	for i, c := range cands {
+		if c.p < p.XTCThreshold || i == last {
+			cands[n] = c
+			n++
+		}
+	}
+	return cands[:n]
+}
+
+// dynamicTemp is llama.cpp's temp-ext with a range: the temperature moves
+// between max(0, temp-spread) and temp+spread with the candidates'
+// entropy, normalised by its maximum log(n), raised to exponent. A single
+// candidate needs no temperature: 1.
+func dynamicTemp(cands []candidate, temp, spread, exponent float32) float32 {
+	if len(cands) <= 1 {
+		return 1
+	}
+	minT, maxT := max(0, temp-spread), temp+spread
+	maxEntropy := -logf(1 / float32(len(cands)))
+	if math.IsInf(float64(softmax(cands)), 0) {
+		// No entropy to measure (+Inf takes all the mass, or nothing is left).
+		return temp
+	}
+	var entropy float32
+	for _, c := range cands {
+		if c.p > 0 {
+			entropy -= c.p * logf(c.p)
+		}
+	}
+	normalized := entropy / maxEntropy
+	return minT + (maxT-minT)*float32(math.Pow(float64(normalized), float64(exponent)))
+}
+
+// sortBest sorts cands best first.
+func sortBest(cands []candidate) { slices.SortFunc(cands, compareCandidates) }

@@ -6,6 +6,19 @@ import (
 	"testing"
 )
 
+// plain returns Params that sample at temperature temp with every filter off.
+func plain(temp float32) Params {
+	p := DefaultParams()
+	p.Temp, p.TopK, p.TopP, p.MinP = temp, 0, 1, 0
+	return p
+}
+
+// with returns p changed by set.
+func with(p Params, set func(*Params)) Params {
+	set(&p)
+	return p
+}
+
 func logs(ps ...float64) []float32 {
 	out := make([]float32, len(ps))
 	for i, p := range ps {
@@ -219,14 +232,16 @@ func TestDistribution(t *testing.T) {
 		p    Params
 		keep int // how many of the best tokens survive the filters
 	}{
-		{"temp only", Params{Temp: 0.7}, 8},
-		{"temp 1", Params{Temp: 1}, 8},
-		{"hot", Params{Temp: 2.5}, 8},
-		{"top-k 3", Params{Temp: 0.9, TopK: 3}, 3},
+		{"temp only", plain(0.7), 8},
+		{"temp 1", plain(1), 8},
+		{"hot", plain(2.5), 8},
+		{"top-k 3", with(plain(0.9), func(p *Params) { p.TopK = 3 }), 3},
 		// softmax(logits): 0.379 0.230 0.139 0.063 0.051 0.031 0.019 0.003
-		{"top-p 0.7", Params{Temp: 1.2, TopP: 0.7}, 3},
+		{"top-p 0.7", with(plain(1.2), func(p *Params) { p.TopP = 0.7 }), 3},
+		// llama.cpp's top-p 0 keeps the most likely token only.
+		{"top-p 0", with(plain(1.2), func(p *Params) { p.TopP = 0 }), 1},
 		// keep p >= 0.1 * 0.379: the first five
-		{"min-p 0.1", Params{Temp: 1, MinP: 0.1}, 5},
+		{"min-p 0.1", with(plain(1), func(p *Params) { p.MinP = 0.1 }), 5},
 		{"defaults", DefaultParams(), 6},
 	}
 	// chi-square 0.999 quantiles for 1..7 degrees of freedom
@@ -272,7 +287,7 @@ func TestDeterministicSeed(t *testing.T) {
 		logits[i] = float32(r.NormFloat64())
 	}
 	run := func(seed uint64) []int32 {
-		p := Params{Temp: 1.5, MinP: 0.01, Seed: seed}
+		p := with(plain(1.5), func(p *Params) { p.MinP, p.Seed = 0.01, seed })
 		s := New(p)
 		out := make([]int32, 64)
 		for i := range out {
@@ -296,7 +311,7 @@ func TestDeterministicSeed(t *testing.T) {
 		t.Errorf("seeds 1 and 2 drew the same 64 tokens: %v", a)
 	}
 
-	s := New(Params{Temp: 1.5, MinP: 0.01, Seed: 1, RepeatPenalty: 1.3, RepeatLastN: 8})
+	s := New(with(plain(1.5), func(p *Params) { p.MinP, p.Seed, p.RepeatPenalty, p.RepeatLastN = 0.01, 1, 1.3, 8 }))
 	first := make([]int32, 16)
 	for i := range first {
 		first[i] = s.Sample(logits)
@@ -346,5 +361,5 @@ func benchmarkSample(b *testing.B, p Params) {
 func BenchmarkSampleGreedy32k(b *testing.B)   { benchmarkSample(b, Params{}) }
 func BenchmarkSampleDefaults32k(b *testing.B) { benchmarkSample(b, DefaultParams()) }
 func BenchmarkSampleTopP32k(b *testing.B) {
-	benchmarkSample(b, Params{Temp: 0.8, TopP: 0.95, RepeatPenalty: 1.1, RepeatLastN: 64})
+	benchmarkSample(b, with(plain(0.8), func(p *Params) { p.TopP, p.RepeatPenalty = 0.95, 1.1 }))
 }
