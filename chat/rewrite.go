@@ -701,7 +701,10 @@ func (rw *rewriter) writeKid(e *expr, i int) string {
 	case eFilter:
 		check = i == 0 && (e.op == "tojson" || e.op == "dictsort")
 	}
-	if check {
+	if check && e.kind == eFilter && e.op == "tojson" {
+		// json.dumps(Undefined) is a TypeError, not an UndefinedError.
+		text = notJSONFunc + "(" + text + ", " + pyQuote("Undefined") + ")"
+	} else if check {
 		text = rw.checkDefined(k, text)
 	}
 	if e.kind == eFilter && e.op == "tojson" && i == 0 && k.kind == eFilter {

@@ -103,12 +103,19 @@ func (t *Template) Render(in Inputs) (string, error) {
 		}),
 		iterableFunc: jinja.NewCallable(iterableFunc, checkIterable),
 		definedFunc:  jinja.NewCallable(definedFunc, checkDefined),
+		// notJSONFunc(value, type) raises json.dumps' TypeError for a value
+		// of that Python type; for "Undefined" and "list_reverseiterator" it
+		// passes values of other types through.
 		notJSONFunc: jinja.NewCallable(notJSONFunc, func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 			typ := "generator"
 			if len(args) == 2 && args[1].IsString() {
 				typ = args[1].AsString()
 			}
-			if len(args) > 0 && args[0].IsString() && typ == "list_reverseiterator" {
+			switch {
+			case len(args) == 0:
+			case typ == "Undefined" && !args[0].IsUndefined():
+				return args[0], nil
+			case typ == "list_reverseiterator" && args[0].IsString():
 				return args[0], nil // reverse of a string is a string
 			}
 			return jinja.Undefined(), fmt.Errorf("TypeError: Object of type %s is not JSON serializable", typ)
