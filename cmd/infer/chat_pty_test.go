@@ -1,0 +1,228 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// buildInfer builds the command into a temporary directory, once per test
+// binary.
+var buildInfer = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "infer-chat-test")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "infer")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", errors.New("go build: " + err.Error() + "\n" + string(out))
+	}
+	return bin, nil
+})
+
+// terminalSession is `infer chat` running on a pseudo-terminal.
+type terminalSession struct {
+	t     *testing.T
+	state string // $XDG_STATE_HOME
+	cmd   *exec.Cmd
+	tty   *os.File
+	mu    sync.Mutex
+	out   bytes.Buffer // everything the terminal showed
+	done  chan error   // the process's exit
+	read  chan struct{}
+}
+
+func startTerminalChat(t *testing.T, args ...string) *terminalSession {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the command: not in -short")
+	}
+	bin, err := buildInfer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{"chat"}, args...)...)
+	state := t.TempDir()
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir(), "XDG_STATE_HOME="+state, "TERM=xterm", "NO_COLOR=")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
+	if err != nil {
+		t.Fatalf("starting on a pty: %v", err)
+	}
+	s := &terminalSession{t: t, state: state, cmd: cmd, tty: tty, done: make(chan error, 1), read: make(chan struct{}, 1)}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := tty.Read(buf)
+			s.mu.Lock()
+			s.out.Write(buf[:n])
+			s.mu.Unlock()
+			select {
+			case s.read <- struct{}{}:
+			default:
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		tty.Close()
+	})
+	return s
+}
+
+func (s *terminalSession) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.out.String()
+}
+
+// waitFor waits until the terminal has shown count matches of re.
+func (s *terminalSession) waitFor(re *regexp.Regexp, count int, what string) {
+	s.t.Helper()
+	deadline := time.After(60 * time.Second)
+	for len(re.FindAllStringIndex(s.output(), -1)) < count {
+		select {
+		case <-s.read:
+		case <-time.After(50 * time.Millisecond):
+		case err := <-s.done:
+			s.t.Fatalf("the chat exited (%v) while waiting for %s; the terminal showed:\n%s", err, what, s.output())
+		case <-deadline:
+			s.t.Fatalf("timed out waiting for %s; the terminal showed:\n%s", what, s.output())
+		}
+	}
+}
+
+func (s *terminalSession) send(keys string) {
+	s.t.Helper()
+	if _, err := s.tty.WriteString(keys); err != nil {
+		s.t.Fatalf("typing %q: %v", keys, err)
+	}
+}
+
+// exit waits for the process to end and checks that it ended well.
+func (s *terminalSession) exit() {
+	s.t.Helper()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			s.t.Errorf("exit: %v; the terminal showed:\n%s", err, s.output())
+		}
+	case <-time.After(30 * time.Second):
+		s.t.Fatalf("the chat did not exit; the terminal showed:\n%s", s.output())
+	}
+	time.Sleep(50 * time.Millisecond) // the last output
+	if out := s.output(); strings.Contains(out, "goroutine") || strings.Contains(out, "panic") {
+		s.t.Errorf("a goroutine dump:\n%s", out)
+	}
+}
+
+var (
+	promptRE  = regexp.MustCompile(`> `)
+	stopRE    = regexp.MustCompile(`stop: `)
+	startedRE = regexp.MustCompile(`/help for help`)
+)
+
+func TestChatTerminal(t *testing.T) {
+	model := chatModel(t)
+	s := startTerminalChat(t, "-m", model, "--chat-template", "chatml", "-n", "8", "--seed", "3", "-t", "2", "-c", "2048", "--verbose")
+	s.waitFor(startedRE, 1, "the start-up lines")
+	s.waitFor(promptRE, 1, "the prompt")
+	if out := s.output(); !strings.Contains(out, ansiDim) {
+		t.Errorf("the start-up lines are not dimmed on a terminal:\n%q", out)
+	}
+
+	// A message and its reply.
+	s.send("Hello there\r")
+	s.waitFor(stopRE, 1, "the first reply")
+
+	// A long reply, interrupted: the prompt comes back.
+	s.send("/set n -1\r")
+	s.waitFor(regexp.MustCompile(`\(n = -1\)`), 1, "/set's answer")
+	s.send("Now talk for a long time\r")
+	s.waitFor(regexp.MustCompile(`Now talk for a long time\r?\n.+`), 1, "the long reply to start")
+	time.Sleep(300 * time.Millisecond)
+	s.send("\x03")
+	s.waitFor(regexp.MustCompile(`\(interrupted\)`), 1, "the interruption")
+	s.waitFor(stopRE, 2, "the stats of the interrupted reply")
+	if !strings.Contains(s.output(), "stop: cancelled") {
+		t.Errorf("the long reply was not cancelled:\n%s", s.output())
+	}
+
+	// A second turn after the interruption, then /stats, and /exit.
+	s.send("/set n 8\r")
+	s.waitFor(regexp.MustCompile(`\(n = 8\)`), 1, "/set's answer")
+	s.send("And a short one\r")
+	s.waitFor(stopRE, 3, "the third reply")
+	s.send("/stats\r")
+	s.waitFor(stopRE, 4, "/stats")
+	st := parseStatsLines(t, s.output())
+	if len(st) < 4 || st[2].generated != 8 || st[2].cached == 0 {
+		t.Errorf("stats %+v: want the third reply's 8 tokens after a cached history", st)
+	}
+	s.send("/exit\r")
+	s.exit()
+}
+
+func TestChatTerminalQuitKeys(t *testing.T) {
+	model := chatModel(t)
+	for _, tt := range []struct{ name, keys string }{
+		{"Ctrl-C twice", "\x03\x03"},
+		{"Ctrl-D", "\x04"},
+		{"Ctrl-C, typing, Ctrl-C twice", "\x03abc\x03\x03\x03"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startTerminalChat(t, "-m", model, "--chat-template", "chatml", "-t", "1")
+			s.waitFor(promptRE, 1, "the prompt")
+			for _, k := range tt.keys {
+				s.send(string(k))
+				time.Sleep(100 * time.Millisecond)
+			}
+			s.exit()
+		})
+	}
+}
+
+func TestChatTerminalPasteAndHistory(t *testing.T) {
+	model := chatModel(t)
+	s := startTerminalChat(t, "-m", model, "--chat-template", "chatml", "-n", "4", "-t", "1", "--verbose")
+	s.waitFor(promptRE, 1, "the prompt")
+	if !strings.Contains(s.output(), pasteOn) {
+		t.Errorf("bracketed paste is not switched on")
+	}
+	// A pasted block of three lines is one message: one reply.
+	s.send(pasteStart + "line one\rline two\rline three" + pasteEnd + "\r")
+	s.waitFor(stopRE, 1, "the reply to the paste")
+	time.Sleep(200 * time.Millisecond)
+	if n := len(stopRE.FindAllString(s.output(), -1)); n != 1 {
+		t.Errorf("%d replies to one pasted message", n)
+	}
+	// The up arrow recalls the last line: /show, sent again.
+	s.send("/show\r")
+	s.waitFor(regexp.MustCompile(`context: +\d+ of 256 tokens`), 1, "/show")
+	s.send("\x1b[A\r")
+	s.waitFor(regexp.MustCompile(`context: +\d+ of 256 tokens`), 2, "/show again")
+	s.send("\x04")
+	s.exit()
+	hist, err := os.ReadFile(filepath.Join(s.state, "infer", "chat_history"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(hist), "/show\n") || !strings.Contains(string(hist), "line one") {
+		t.Errorf("history file:\n%s", hist)
+	}
+}
