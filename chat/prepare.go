@@ -401,12 +401,30 @@ func engineSource(segs []segment) (string, error) {
 			if err != nil {
 				return "", err
 			}
+			keyword := statementKeyword(sg.text)
+			if keyword == "endmacro" {
+				b.WriteString("{{ " + macroLeaveFunc + "() }}")
+			}
 			b.WriteString("{%+ ")
 			b.WriteString(stmt)
 			b.WriteString(" +%}")
+			if keyword == "macro" {
+				// Count the macro's depth: the engine has no limit, and
+				// unbounded recursion would exhaust the Go stack.
+				b.WriteString("{{ " + macroEnterFunc + "() }}")
+			}
 		}
 	}
 	return b.String(), nil
+}
+
+// statementKeyword returns the first word of a statement.
+func statementKeyword(s string) string {
+	toks := tokenize(s)
+	if k := firstWord(toks); k >= 0 && toks[k].kind == tokName {
+		return toks[k].text
+	}
+	return ""
 }
 
 // escapeText writes text so that the engine reads it back as the same text:

@@ -42,6 +42,9 @@ const (
 	iterableFunc = "__infer_iterable"
 	definedFunc  = "__infer_defined"
 	notJSONFunc  = "__infer_not_json"
+
+	macroEnterFunc = "__infer_macro_enter"
+	macroLeaveFunc = "__infer_macro_leave"
 )
 
 // iteratorFilters are jinja2's filters that return a generator (or, for

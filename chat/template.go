@@ -36,11 +36,47 @@ func Parse(source string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, err := jinja.Compile(prepared)
+	t, err := compile(prepared)
 	if err != nil {
 		return nil, fmt.Errorf("chat template: %w", err)
 	}
 	return &Template{source: source, engine: t}, nil
+}
+
+// compile runs the engine's parser, turning a panic on strange input into
+// an error: template sources come from model files.
+func compile(src string) (t *jinja.Template, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("template engine failed on this template: %v", r)
+		}
+	}()
+	return jinja.Compile(src)
+}
+
+// Limits of one rendering. maxRange is jinja2's sandbox limit on range();
+// the others bound what a template from a model file can make a renderer
+// do: loop iterations and macro calls in all, and macro nesting (the
+// engine recurses on the Go stack).
+const (
+	maxRange      = 100000
+	maxMacroDepth = 200
+)
+
+// maxSteps is a variable so that a test can lower it.
+var maxSteps = 10_000_000
+
+// renderLimits counts one rendering's work.
+type renderLimits struct {
+	steps, depth int
+}
+
+func (l *renderLimits) step(n int) error {
+	l.steps += n
+	if l.steps > maxSteps {
+		return fmt.Errorf("template ran more than %d loop iterations and macro calls", maxSteps)
+	}
+	return nil
 }
 
 // Source returns the template's source as given to Parse.
@@ -87,6 +123,7 @@ func (t *Template) Render(in Inputs) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("chat template: documents: %w", err)
 	}
+	limits := &renderLimits{}
 	data := map[string]jinja.Value{
 		"messages":              jinja.NewList(messages),
 		"tools":                 tools,
@@ -101,8 +138,26 @@ func (t *Template) Render(in Inputs) (string, error) {
 			}
 			return jinja.NewString(Strftime(now(), args[0].AsString())), nil
 		}),
-		iterableFunc: jinja.NewCallable(iterableFunc, checkIterable),
-		definedFunc:  jinja.NewCallable(definedFunc, checkDefined),
+		"range": jinja.NewCallable("range", pyRange),
+		iterableFunc: jinja.NewCallable(iterableFunc, func(args []jinja.Value, kw map[string]jinja.Value) (jinja.Value, error) {
+			v, err := checkIterable(args, kw)
+			if err != nil {
+				return v, err
+			}
+			return v, limits.step(iterationCount(v))
+		}),
+		macroEnterFunc: jinja.NewCallable(macroEnterFunc, func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
+			limits.depth++
+			if limits.depth > maxMacroDepth {
+				return jinja.Undefined(), fmt.Errorf("RecursionError: macros nested deeper than %d", maxMacroDepth)
+			}
+			return jinja.NewString(""), limits.step(1)
+		}),
+		macroLeaveFunc: jinja.NewCallable(macroLeaveFunc, func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
+			limits.depth--
+			return jinja.NewString(""), nil
+		}),
+		definedFunc: jinja.NewCallable(definedFunc, checkDefined),
 		// notJSONFunc(value, type) raises json.dumps' TypeError for a value
 		// of that Python type; for "Undefined" and "list_reverseiterator" it
 		// passes values of other types through.
@@ -121,7 +176,7 @@ func (t *Template) Render(in Inputs) (string, error) {
 			return jinja.Undefined(), fmt.Errorf("TypeError: Object of type %s is not JSON serializable", typ)
 		}),
 	}
-	out, err := t.engine.RenderValues(data)
+	out, err := renderEngine(t.engine, data)
 	if err != nil {
 		var te *TemplateError
 		if errors.As(err, &te) {
@@ -130,6 +185,75 @@ func (t *Template) Render(in Inputs) (string, error) {
 		return "", fmt.Errorf("chat template: %w", err)
 	}
 	return out, nil
+}
+
+// renderEngine runs the engine, turning a panic into an error.
+func renderEngine(t *jinja.Template, data map[string]jinja.Value) (out string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("template engine failed: %v", r)
+		}
+	}()
+	return t.RenderValues(data)
+}
+
+// iterationCount is how many times a for loop over v runs.
+func iterationCount(v jinja.Value) int {
+	switch {
+	case v.IsList():
+		return v.AsList().Len()
+	case v.IsDict():
+		return v.AsDict().Len()
+	case v.IsString():
+		return len(v.AsString()) // bytes: at least the runes
+	}
+	return 0
+}
+
+// pyRange is jinja2's sandboxed range: Python's range of ints, refused
+// beyond maxRange items.
+func pyRange(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+	var bounds [3]int64
+	for i, a := range args {
+		if i >= 3 || !a.IsInt() && !a.IsBool() {
+			return jinja.Undefined(), errors.New("TypeError: range() takes 1 to 3 integers")
+		}
+		if a.IsBool() {
+			if a.AsBool() {
+				bounds[i] = 1
+			}
+			continue
+		}
+		bounds[i] = a.AsInt()
+	}
+	start, stop, step := int64(0), bounds[0], int64(1)
+	switch len(args) {
+	case 0:
+		return jinja.Undefined(), errors.New("TypeError: range expected at least 1 argument, got 0")
+	case 2:
+		start, stop = bounds[0], bounds[1]
+	case 3:
+		start, stop, step = bounds[0], bounds[1], bounds[2]
+	}
+	if step == 0 {
+		return jinja.Undefined(), errors.New("ValueError: range() arg 3 must not be zero")
+	}
+	// The count in unsigned arithmetic, which cannot overflow here.
+	var n uint64
+	switch {
+	case step > 0 && stop > start:
+		n = (uint64(stop)-uint64(start)-1)/uint64(step) + 1
+	case step < 0 && start > stop:
+		n = (uint64(start)-uint64(stop)-1)/(uint64(-(step+1))+1) + 1
+	}
+	if n > maxRange {
+		return jinja.Undefined(), fmt.Errorf("OverflowError: Range too big. The sandbox blocks ranges larger than MAX_RANGE (%d).", maxRange)
+	}
+	items := make([]jinja.Value, n)
+	for i := range items {
+		items[i] = jinja.NewInt(start + int64(i)*step)
+	}
+	return jinja.NewList(items), nil
 }
 
 func raiseException(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
