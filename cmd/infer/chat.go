@@ -335,6 +335,16 @@ func (r *chatREPL) turn(text string) error {
 		show(think.push(t.Text))
 		return true
 	})
+	// The text of every generated token, as the session holds them. An
+	// interrupted reply may have text held back (the start of a stop
+	// string or of a character): it is shown now, since it is part of the
+	// conversation.
+	full := decodeTokens(r.m, generated)
+	if err != nil && strings.HasPrefix(full, reply.String()) {
+		rest := full[reply.Len():]
+		reply.WriteString(rest)
+		show(think.push(rest))
+	}
 	show(think.flush())
 	if reply.Len() > 0 || err == nil {
 		fmt.Fprintln(r.ui.out)
@@ -358,16 +368,12 @@ func (r *chatREPL) turn(text string) error {
 		return nil
 	}
 	r.msgs = append(r.msgs, chat.Message{Role: "assistant", Content: content})
-	// The session holds the prompt and the generated tokens. When the
-	// reply's text is exactly what they decode to (it ended at an
-	// end-of-generation token or the token limit), the next turn can
-	// continue from them; otherwise (a stop string, an interruption that
-	// left text held back) it renders and tokenizes afresh and the session
-	// reuses what still matches.
-	r.fed = chatPrompt{}
-	if st.Stop == infer.StopEOG || st.Stop == infer.StopMaxTokens || st.Stop == infer.StopContextFull {
-		r.fed = chatPrompt{text: p.text + content, tokens: append(p.tokens, generated...)}
-	}
+	// The session holds the prompt and the generated tokens: the next turn
+	// continues from them when its rendering extends p.text + full, which
+	// is the case unless the template rewrites the reply (or a stop string
+	// ended it in the middle of a token); otherwise it renders and
+	// tokenizes afresh, and the session reuses what still matches.
+	r.fed = chatPrompt{text: p.text + full, tokens: append(p.tokens, generated...)}
 	switch {
 	case interrupted:
 		r.ui.note("(interrupted)")
@@ -378,6 +384,17 @@ func (r *chatREPL) turn(text string) error {
 		r.ui.note("%s", statsLine(st))
 	}
 	return nil
+}
+
+// decodeTokens is the text Generate streams for ids (before stop strings).
+func decodeTokens(m *infer.Model, ids []int32) string {
+	dec := m.Tokenizer().NewStreamDecoder()
+	var b strings.Builder
+	for _, id := range ids {
+		b.WriteString(dec.Push(id))
+	}
+	b.WriteString(dec.Flush())
+	return b.String()
 }
 
 // statsLine describes a reply's prompt and generation.
