@@ -10,30 +10,30 @@ import (
 	"github.com/infer-go/infer/gguf"
 )
 
-func hfGPT2(h *hfDir, opts *LMOptions) (*lmModel, error) {
-	c := h.config
-	embd, err := c.requireInt("n_embd", "hidden_size")
+func hfGPT2(h hfDir, opts *LMOptions) (*LanguageModel, error) {
+	c := h.Config
+	embd, err := c.RequireInt("n_embd", "hidden_size")
 	if err != nil {
 		return nil, err
 	}
-	layers, err := c.requireInt("n_layer", "num_hidden_layers")
+	layers, err := c.RequireInt("n_layer", "num_hidden_layers")
 	if err != nil {
 		return nil, err
 	}
-	heads, err := c.requireInt("n_head", "num_attention_heads")
+	heads, err := c.RequireInt("n_head", "num_attention_heads")
 	if err != nil {
 		return nil, err
 	}
-	vocab, err := c.requireInt("vocab_size")
+	vocab, err := c.RequireInt("vocab_size")
 	if err != nil {
 		return nil, err
 	}
-	positions, err := c.requireInt("n_positions", "n_ctx", "max_position_embeddings")
+	positions, err := c.RequireInt("n_positions", "n_ctx", "max_position_embeddings")
 	if err != nil {
 		return nil, err
 	}
 	ctx := positions
-	if n, ok, err := c.int("n_ctx"); err != nil {
+	if n, ok, err := c.Int("n_ctx"); err != nil {
 		return nil, err
 	} else if ok && n > 0 {
 		ctx = n
@@ -46,12 +46,12 @@ func hfGPT2(h *hfDir, opts *LMOptions) (*lmModel, error) {
 	}
 	// n_inner is null in GPT-2's own configs: 4*n_embd.
 	ff := 4 * embd
-	if n, ok, err := c.int("n_inner"); err != nil {
+	if n, ok, err := c.Int("n_inner"); err != nil {
 		return nil, err
 	} else if ok && n > 0 {
 		ff = n
 	}
-	eps, ok, err := c.float("layer_norm_epsilon", "layer_norm_eps")
+	eps, ok, err := c.Float("layer_norm_epsilon", "layer_norm_eps")
 	if err != nil {
 		return nil, err
 	}
@@ -59,8 +59,8 @@ func hfGPT2(h *hfDir, opts *LMOptions) (*lmModel, error) {
 		eps = 1e-5 // transformers' GPT2Config default
 	}
 
-	m := &lmModel{arch: "gpt2"}
-	kv := func(key string, v any) { m.kv = append(m.kv, gguf.KV{Key: "gpt2." + key, Value: gguf.ValueOf(v)}) }
+	m := &LanguageModel{Arch: "gpt2"}
+	kv := func(key string, v any) { m.KV = append(m.KV, gguf.KV{Key: "gpt2." + key, Value: gguf.ValueOf(v)}) }
 	kv("block_count", uint32(layers))
 	kv("context_length", uint32(ctx))
 	kv("embedding_length", uint32(embd))
@@ -69,7 +69,7 @@ func hfGPT2(h *hfDir, opts *LMOptions) (*lmModel, error) {
 	kv("attention.layer_norm_epsilon", float32(eps))
 	// GPT-2's "gelu_new" is the tanh approximation llama.cpp uses; exact
 	// GELU is recorded in infer's own key (llama.cpp ignores it).
-	act, _ := c.str("activation_function")
+	act, _ := c.Text("activation_function")
 	switch act {
 	case "", "gelu_new", "gelu_pytorch_tanh", "gelu_fast":
 	case "gelu":
@@ -78,10 +78,10 @@ func hfGPT2(h *hfDir, opts *LMOptions) (*lmModel, error) {
 		return nil, fmt.Errorf("activation_function %q is not supported (gelu_new, gelu)", act)
 	}
 
-	if m.kv, err = appendVocab(m.kv, h, "gpt2", vocab, opts); err != nil {
+	if m.KV, err = h.appendVocab(m.KV, vocab, false, opts); err != nil {
 		return nil, err
 	}
-	if m.tensors, err = hfGPT2Tensors(h, embd, ff, layers, vocab, positions); err != nil {
+	if m.Tensors, err = hfGPT2Tensors(h, embd, ff, layers, vocab, positions); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -90,29 +90,20 @@ func hfGPT2(h *hfDir, opts *LMOptions) (*lmModel, error) {
 // hfGPT2Tensors maps the weights. GPT-2's projections are Conv1D modules
 // whose weights are stored [in, out], the transpose of nn.Linear's, so they
 // are transposed into llama.cpp's [out][in] rows.
-func hfGPT2Tensors(h *hfDir, embd, ff, layers, vocab, positions int) ([]lmTensor, error) {
+func hfGPT2Tensors(h hfDir, embd, ff, layers, vocab, positions int) ([]Tensor, error) {
 	// save_pretrained writes "transformer."-prefixed names; the original
 	// GPT-2 checkpoints on the Hub have none.
 	prefix := ""
-	if _, ok := h.tensors["transformer.wte.weight"]; ok {
+	if _, ok := h.Tensors["transformer.wte.weight"]; ok {
 		prefix = "transformer."
 	}
-	var out []lmTensor
-	var firstErr error
-	add := func(t lmTensor, err error) {
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			return
-		}
-		out = append(out, t)
-	}
+	var l tensorList
+	add := l.add
 	conv1D := func(name, gg string, in, outDim int) {
 		t, err := h.tensor(name, gg, in, outDim)
 		if err == nil {
-			es := t.typ.TypeSize()
-			t.dims = []uint64{uint64(in), uint64(outDim)}
+			es := t.Type.TypeSize()
+			t.Dims = []uint64{uint64(in), uint64(outDim)}
 			t = transformed(t, func(src []byte) ([]byte, error) { return transposeBytes(src, in, outDim, es), nil })
 		}
 		add(t, err)
@@ -126,12 +117,12 @@ func hfGPT2Tensors(h *hfDir, embd, ff, layers, vocab, positions int) ([]lmTensor
 	add(h.tensor(p("ln_f.bias"), "output_norm.bias", embd))
 	// The output matrix is the embedding (GPT-2 ties them); llama.cpp's
 	// gpt2 graph wants it as its own tensor, so it is written twice.
-	if _, ok := h.tensors["lm_head.weight"]; ok {
+	if _, ok := h.Tensors["lm_head.weight"]; ok {
 		add(h.tensor("lm_head.weight", "output.weight", vocab, embd))
 	} else if err == nil {
 		o := wte
-		o.name = "output.weight"
-		out = append(out, o)
+		o.Name = "output.weight"
+		add(o, nil)
 	}
 	for i := range layers {
 		hf := func(s string) string { return fmt.Sprintf("%sh.%d.%s", prefix, i, s) }
@@ -149,15 +140,15 @@ func hfGPT2Tensors(h *hfDir, embd, ff, layers, vocab, positions int) ([]lmTensor
 		conv1D(hf("mlp.c_proj.weight"), gg("ffn_down.weight"), ff, embd)
 		add(h.tensor(hf("mlp.c_proj.bias"), gg("ffn_down.bias"), embd))
 		// The causal-mask buffers of older checkpoints are not weights.
-		h.skip(hf("attn.bias"))
-		h.skip(hf("attn.masked_bias"))
+		h.Skip(hf("attn.bias"))
+		h.Skip(hf("attn.masked_bias"))
 	}
-	for name := range h.tensors {
+	for name := range h.Tensors {
 		if strings.HasSuffix(name, ".attn.bias") || strings.HasSuffix(name, ".attn.masked_bias") {
-			h.skip(name)
+			h.Skip(name)
 		}
 	}
-	return out, firstErr
+	return l.tensors, l.err
 }
 
 // transposeBytes transposes a rows x cols matrix of es-byte elements.

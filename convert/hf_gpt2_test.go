@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infer-go/infer/convert/internal/testsrc"
 	"github.com/infer-go/infer/gguf"
 	"github.com/infer-go/infer/internal/testref"
 	"github.com/infer-go/infer/quant"
@@ -39,19 +40,13 @@ func gpt2HFName(gg, prefix string) (name string, conv1D bool) {
 func tinyGPT2HFDir(t *testing.T, prefix string, keepLMHead bool) (dir string, src *gguf.File) {
 	src = openGGUF(t, testref.Path(t, "models", "tiny-gpt2-q8_0.gguf"))
 	dir = t.TempDir()
-	u32 := func(k string) int {
-		v, err := src.Uint32(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return int(v)
-	}
+	u32 := func(k string) int { return ggufInt(t, src, k) }
 	embd, ctx := u32("gpt2.embedding_length"), u32("gpt2.context_length")
 	toks, err := src.Strings("tokenizer.ggml.tokens")
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeJSONFile(t, filepath.Join(dir, "config.json"), map[string]any{
+	testsrc.WriteJSON(t, filepath.Join(dir, "config.json"), map[string]any{
 		"architectures": []string{"GPT2LMHeadModel"}, "model_type": "gpt2", "activation_function": "gelu_new",
 		"n_embd": embd, "n_layer": u32("gpt2.block_count"), "n_head": u32("gpt2.attention.head_count"),
 		"n_ctx": ctx, "n_positions": ctx, "n_inner": nil, "vocab_size": len(toks), "layer_norm_epsilon": 1e-5,
@@ -59,7 +54,7 @@ func tinyGPT2HFDir(t *testing.T, prefix string, keepLMHead bool) (dir string, sr
 	})
 	tok, _ := src.Tensor("token_embd.weight")
 	outW, _ := src.Tensor("output.weight")
-	var tensors []hfTensor
+	var tensors []testsrc.Tensor
 	for i := range src.Tensors {
 		ti := &src.Tensors[i]
 		if ti.Name == "output.weight" && (!keepLMHead || bytes.Equal(ti.Data, tok.Data)) {
@@ -71,12 +66,12 @@ func tinyGPT2HFDir(t *testing.T, prefix string, keepLMHead bool) (dir string, sr
 			data = transposeBytes(data, shape[0], shape[1], 4)
 			shape = []int{shape[1], shape[0]}
 		}
-		tensors = append(tensors, hfTensor{name, dtype, shape, data})
+		tensors = append(tensors, testsrc.Tensor{Name: name, DType: dtype, Shape: shape, Data: data})
 	}
 	for l := range u32("gpt2.block_count") {
-		tensors = append(tensors, hfTensor{fmt.Sprintf("%sh.%d.attn.bias", prefix, l), "U8", []int{1, 1, ctx, ctx}, make([]byte, ctx*ctx)})
+		tensors = append(tensors, testsrc.Tensor{Name: fmt.Sprintf("%sh.%d.attn.bias", prefix, l), DType: "U8", Shape: []int{1, 1, ctx, ctx}, Data: make([]byte, ctx*ctx)})
 	}
-	writeHFWeights(t, dir, tensors, 1)
+	testsrc.WriteHFWeights(t, dir, tensors, 1)
 	t.Logf("output.weight %s token_embd.weight", map[bool]string{true: "equals", false: "differs from"}[bytes.Equal(outW.Data, tok.Data)])
 
 	merges, err := src.Strings("tokenizer.ggml.merges")
@@ -92,7 +87,7 @@ func tinyGPT2HFDir(t *testing.T, prefix string, keepLMHead bool) (dir string, sr
 		l, r, _ := strings.Cut(m, " ")
 		pairs[i] = []string{l, r}
 	}
-	writeJSONFile(t, filepath.Join(dir, "tokenizer.json"), map[string]any{
+	testsrc.WriteJSON(t, filepath.Join(dir, "tokenizer.json"), map[string]any{
 		"version":       "1.0",
 		"added_tokens":  []map[string]any{{"id": 50256, "content": "<|endoftext|>", "special": true}},
 		"normalizer":    nil,
@@ -100,7 +95,7 @@ func tinyGPT2HFDir(t *testing.T, prefix string, keepLMHead bool) (dir string, sr
 		"decoder":       map[string]any{"type": "ByteLevel"},
 		"model":         map[string]any{"type": "BPE", "vocab": vocab, "merges": pairs},
 	})
-	writeJSONFile(t, filepath.Join(dir, "tokenizer_config.json"), map[string]any{
+	testsrc.WriteJSON(t, filepath.Join(dir, "tokenizer_config.json"), map[string]any{
 		"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>", "add_prefix_space": false,
 	})
 	return dir, src
@@ -161,15 +156,15 @@ func TestHFGPT2SavePretrainedNames(t *testing.T) {
 	for i, s := range toks {
 		vocab[s] = i
 	}
-	writeJSONFile(t, filepath.Join(dir, "vocab.json"), vocab)
+	testsrc.WriteJSON(t, filepath.Join(dir, "vocab.json"), vocab)
 	if err := os.WriteFile(filepath.Join(dir, "merges.txt"), []byte("#version: 0.2\n"+strings.Join(merges, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(filepath.Join(dir, "tokenizer.json")); err != nil {
 		t.Fatal(err)
 	}
-	writeJSONFile(t, filepath.Join(dir, "added_tokens.json"), map[string]int{})
-	writeJSONFile(t, filepath.Join(dir, "tokenizer_config.json"), map[string]any{
+	testsrc.WriteJSON(t, filepath.Join(dir, "added_tokens.json"), map[string]int{})
+	testsrc.WriteJSON(t, filepath.Join(dir, "tokenizer_config.json"), map[string]any{
 		"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>",
 		"added_tokens_decoder": map[string]any{"50256": map[string]any{"content": "<|endoftext|>", "special": true}},
 	})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/infer-go/infer/convert/source"
 	"github.com/infer-go/infer/gguf"
 	"github.com/infer-go/infer/quant"
 )
@@ -16,24 +17,24 @@ type llamaHParams struct {
 	embd, layers, heads, headsKV, headDim, ff, vocab int
 }
 
-func readLlamaHParams(c hfConfig) (hp llamaHParams, err error) {
-	if hp.embd, err = c.requireInt("hidden_size", "n_embd", "dim"); err != nil {
+func readLlamaHParams(c source.HFConfig) (hp llamaHParams, err error) {
+	if hp.embd, err = c.RequireInt("hidden_size", "n_embd", "dim"); err != nil {
 		return hp, err
 	}
-	if hp.layers, err = c.requireInt("num_hidden_layers", "n_layers", "n_layer", "num_layers"); err != nil {
+	if hp.layers, err = c.RequireInt("num_hidden_layers", "n_layers", "n_layer", "num_layers"); err != nil {
 		return hp, err
 	}
-	if hp.heads, err = c.requireInt("num_attention_heads", "n_heads", "n_head"); err != nil {
+	if hp.heads, err = c.RequireInt("num_attention_heads", "n_heads", "n_head"); err != nil {
 		return hp, err
 	}
-	if hp.ff, err = c.requireInt("intermediate_size", "n_inner", "hidden_dim"); err != nil {
+	if hp.ff, err = c.RequireInt("intermediate_size", "n_inner", "hidden_dim"); err != nil {
 		return hp, err
 	}
-	if hp.vocab, err = c.requireInt("vocab_size"); err != nil {
+	if hp.vocab, err = c.RequireInt("vocab_size"); err != nil {
 		return hp, err
 	}
 	hp.headsKV = hp.heads
-	if n, ok, err := c.int("num_key_value_heads", "n_kv_heads"); err != nil {
+	if n, ok, err := c.Int("num_key_value_heads", "n_kv_heads"); err != nil {
 		return hp, err
 	} else if ok {
 		hp.headsKV = n
@@ -42,7 +43,7 @@ func readLlamaHParams(c hfConfig) (hp llamaHParams, err error) {
 		return hp, fmt.Errorf("num_attention_heads %d is not a multiple of num_key_value_heads %d", hp.heads, hp.headsKV)
 	}
 	hp.headDim = hp.embd / hp.heads
-	if n, ok, err := c.int("head_dim"); err != nil {
+	if n, ok, err := c.Int("head_dim"); err != nil {
 		return hp, err
 	} else if ok {
 		hp.headDim = n
@@ -55,18 +56,18 @@ func readLlamaHParams(c hfConfig) (hp llamaHParams, err error) {
 	return hp, nil
 }
 
-func hfLlama(h *hfDir, opts *LMOptions) (*lmModel, error) {
-	c := h.config
+func hfLlama(h hfDir, opts *LMOptions) (*LanguageModel, error) {
+	c := h.Config
 	hp, err := readLlamaHParams(c)
 	if err != nil {
 		return nil, err
 	}
-	m := &lmModel{arch: "llama"}
-	kv := func(key string, v any) { m.kv = append(m.kv, gguf.KV{Key: "llama." + key, Value: gguf.ValueOf(v)}) }
+	m := &LanguageModel{Arch: "llama"}
+	kv := func(key string, v any) { m.KV = append(m.KV, gguf.KV{Key: "llama." + key, Value: gguf.ValueOf(v)}) }
 
 	// The keys in the order convert_hf_to_gguf.py writes them.
 	kv("block_count", uint32(hp.layers))
-	if n, ok, err := c.int("max_position_embeddings", "n_ctx", "n_positions", "max_length", "max_sequence_length", "model_max_length"); err != nil {
+	if n, ok, err := c.Int("max_position_embeddings", "n_ctx", "n_positions", "max_length", "max_sequence_length", "model_max_length"); err != nil {
 		return nil, err
 	} else if ok {
 		kv("context_length", uint32(n))
@@ -78,28 +79,28 @@ func hfLlama(h *hfDir, opts *LMOptions) (*lmModel, error) {
 	kv("attention.head_count", uint32(hp.heads))
 	kv("attention.head_count_kv", uint32(hp.headsKV))
 
-	rope, _, err := c.object("rope_scaling")
+	rope, _, err := c.Object("rope_scaling")
 	if err != nil {
 		return nil, err
 	}
 	if rope == nil {
-		if rope, _, err = c.object("rope_parameters"); err != nil {
+		if rope, _, err = c.Object("rope_parameters"); err != nil {
 			return nil, err
 		}
 	}
-	theta, thetaOK, err := c.float("rope_theta")
+	theta, thetaOK, err := c.Float("rope_theta")
 	if err != nil {
 		return nil, err
 	}
 	if !thetaOK && rope != nil {
-		if theta, thetaOK, err = rope.float("rope_theta"); err != nil {
+		if theta, thetaOK, err = rope.Float("rope_theta"); err != nil {
 			return nil, err
 		}
 	}
 	if thetaOK {
 		kv("rope.freq_base", float32(theta))
 	}
-	eps, ok, err := c.float("rms_norm_eps", "norm_eps")
+	eps, ok, err := c.Float("rms_norm_eps", "norm_eps")
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +108,7 @@ func hfLlama(h *hfDir, opts *LMOptions) (*lmModel, error) {
 		eps = 1e-6 // transformers' LlamaConfig default
 	}
 	kv("attention.layer_norm_rms_epsilon", float32(eps))
-	if c.has("head_dim") {
+	if c.Has("head_dim") {
 		kv("attention.key_length", uint32(hp.headDim))
 		kv("attention.value_length", uint32(hp.headDim))
 	}
@@ -116,11 +117,11 @@ func hfLlama(h *hfDir, opts *LMOptions) (*lmModel, error) {
 
 	var ropeFreqs []float32
 	if rope != nil {
-		typ, _ := rope.str("rope_type")
+		typ, _ := rope.Text("rope_type")
 		if typ == "" {
-			typ, _ = rope.str("type")
+			typ, _ = rope.Text("type")
 		}
-		factor, hasFactor, err := rope.float("factor")
+		factor, hasFactor, err := rope.Float("factor")
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +136,7 @@ func hfLlama(h *hfDir, opts *LMOptions) (*lmModel, error) {
 			if hasFactor {
 				kv("rope.scaling.type", "yarn")
 				kv("rope.scaling.factor", float32(factor))
-				if n, ok, err := rope.int("original_max_position_embeddings"); err != nil {
+				if n, ok, err := rope.Int("original_max_position_embeddings"); err != nil {
 					return nil, err
 				} else if ok {
 					kv("rope.scaling.original_context_length", uint32(n))
@@ -153,54 +154,40 @@ func hfLlama(h *hfDir, opts *LMOptions) (*lmModel, error) {
 		}
 	}
 
-	if m.kv, err = appendVocab(m.kv, h, "llama", hp.vocab, opts); err != nil {
+	if m.KV, err = h.appendVocab(m.KV, hp.vocab, true, opts); err != nil {
 		return nil, err
 	}
-	if m.tensors, err = hfLlamaTensors(h, hp); err != nil {
+	if m.Tensors, err = hfLlamaTensors(h, hp); err != nil {
 		return nil, err
 	}
 	if ropeFreqs != nil {
-		m.tensors = append(m.tensors, viewTensor("rope_freqs.weight", []uint64{uint64(len(ropeFreqs))}, quant.F32, encodeF32s(ropeFreqs)))
+		m.Tensors = append(m.Tensors, viewTensor("rope_freqs.weight", []uint64{uint64(len(ropeFreqs))}, quant.F32, encodeF32s(ropeFreqs)))
 	}
 	return m, nil
 }
 
 // hfLlamaTensors maps the weights, undoing Hugging Face's q/k permutation.
-func hfLlamaTensors(h *hfDir, hp llamaHParams) ([]lmTensor, error) {
-	var out []lmTensor
-	var firstErr error
-	add := func(t lmTensor, err error) {
-		if err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			return
-		}
-		out = append(out, t)
-	}
-	addOptional := func(t lmTensor, ok bool, err error) {
-		if ok || err != nil {
-			add(t, err)
-		}
-	}
+func hfLlamaTensors(h hfDir, hp llamaHParams) ([]Tensor, error) {
+	var l tensorList
+	add, addOptional := l.add, l.addOptional
 	qDim, kvDim := hp.heads*hp.headDim, hp.headsKV*hp.headDim
 
 	add(h.tensor("model.embed_tokens.weight", "token_embd.weight", hp.vocab, hp.embd))
 	add(h.tensor("model.norm.weight", "output_norm.weight", hp.embd))
-	if tied, _ := h.config.boolean("tie_word_embeddings"); tied {
-		h.skip("lm_head.weight") // the same matrix as the embedding
-	} else if _, ok := h.tensors["lm_head.weight"]; ok {
+	if tied, _ := h.Config.Bool("tie_word_embeddings"); tied {
+		h.Skip("lm_head.weight") // the same matrix as the embedding
+	} else if _, ok := h.Tensors["lm_head.weight"]; ok {
 		add(h.tensor("lm_head.weight", "output.weight", hp.vocab, hp.embd))
 	} else {
-		add(lmTensor{}, fmt.Errorf("missing tensor \"lm_head.weight\" (config.json does not say tie_word_embeddings: true)"))
+		add(Tensor{}, fmt.Errorf("missing tensor \"lm_head.weight\" (config.json does not say tie_word_embeddings: true)"))
 	}
 
-	permuted := func(heads int) func(t lmTensor, err error) (lmTensor, error) {
-		return func(t lmTensor, err error) (lmTensor, error) {
+	permuted := func(heads int) func(t Tensor, err error) (Tensor, error) {
+		return func(t Tensor, err error) (Tensor, error) {
 			if err != nil {
 				return t, err
 			}
-			rows := int(t.dims[len(t.dims)-1])
+			rows := int(t.Dims[len(t.Dims)-1])
 			return transformed(t, func(src []byte) ([]byte, error) { return permuteHFRows(src, rows, heads) }), nil
 		}
 	}
@@ -220,7 +207,7 @@ func hfLlamaTensors(h *hfDir, hp llamaHParams) ([]lmTensor, error) {
 		}
 		addOptional(h.optionalTensor(hf("self_attn.v_proj.bias"), gg("attn_v.bias"), kvDim))
 		addOptional(h.optionalTensor(hf("self_attn.o_proj.bias"), gg("attn_output.bias"), hp.embd))
-		h.skip(hf("self_attn.rotary_emb.inv_freq")) // recomputed from rope_theta
+		h.Skip(hf("self_attn.rotary_emb.inv_freq")) // recomputed from rope_theta
 
 		add(h.tensor(hf("post_attention_layernorm.weight"), gg("ffn_norm.weight"), hp.embd))
 		add(h.tensor(hf("mlp.gate_proj.weight"), gg("ffn_gate.weight"), hp.ff, hp.embd))
@@ -230,7 +217,7 @@ func hfLlamaTensors(h *hfDir, hp llamaHParams) ([]lmTensor, error) {
 		addOptional(h.optionalTensor(hf("mlp.up_proj.bias"), gg("ffn_up.bias"), hp.ff))
 		addOptional(h.optionalTensor(hf("mlp.down_proj.bias"), gg("ffn_down.bias"), hp.embd))
 	}
-	return out, firstErr
+	return l.tensors, l.err
 }
 
 // permuteHFRows reorders the rows of a q or k projection (weights or bias)
@@ -266,9 +253,9 @@ func permuteHFRows(src []byte, rows, nHead int) ([]byte, error) {
 // frequency by the factor. original_max_position_embeddings is read from
 // rope_scaling (where transformers reads it), else from the top level of
 // config.json, else 8192.
-func llama3RopeFactors(c, rope hfConfig, base float64, dim int) ([]float32, error) {
-	get := func(cfg hfConfig, key string, def float64) (float32, error) {
-		v, ok, err := cfg.float(key)
+func llama3RopeFactors(c, rope source.HFConfig, base float64, dim int) ([]float32, error) {
+	get := func(cfg source.HFConfig, key string, def float64) (float32, error) {
+		v, ok, err := cfg.Float(key)
 		if err != nil {
 			return 0, err
 		}
@@ -293,7 +280,7 @@ func llama3RopeFactors(c, rope hfConfig, base float64, dim int) ([]float32, erro
 	if err != nil {
 		return nil, err
 	}
-	if rope.has("original_max_position_embeddings") {
+	if rope.Has("original_max_position_embeddings") {
 		if oldCtx, err = get(rope, "original_max_position_embeddings", 8192); err != nil {
 			return nil, err
 		}

@@ -11,7 +11,11 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/infer-go/infer/convert/internal/testsrc"
+	"github.com/infer-go/infer/convert/source"
+	"github.com/infer-go/infer/convert/vocab"
 	"github.com/infer-go/infer/quant"
+	"github.com/infer-go/infer/quantize"
 )
 
 // TestPermuteHFRowsMatchesRotateHalf checks the q/k permutation against
@@ -242,11 +246,11 @@ func llama3InvFreq(base float64, dim int, factor, low, high, oldCtx float64) []f
 // byteLevelTokenizerJSON is a small Llama 3-style tokenizer.json: the 256
 // byte symbols, two merges, BOS and EOS added tokens.
 func byteLevelTokenizerJSON(pre map[string]any) map[string]any {
-	vocab := map[string]int{}
+	ids := map[string]int{}
 	for b := range 256 {
-		vocab[string(gpt2ByteRunes[b])] = b
+		ids[vocab.ByteLevel(string([]byte{byte(b)}))] = b
 	}
-	vocab["\u0120t"], vocab["he"] = 256, 257
+	ids["\u0120t"], ids["he"] = 256, 257
 	return map[string]any{
 		"version": "1.0",
 		"added_tokens": []map[string]any{
@@ -263,7 +267,7 @@ func byteLevelTokenizerJSON(pre map[string]any) map[string]any {
 		}},
 		"decoder": map[string]any{"type": "ByteLevel"},
 		"model": map[string]any{"type": "BPE", "ignore_merges": true, "byte_fallback": false,
-			"vocab": vocab, "merges": [][]string{{"\u0120", "t"}, {"h", "e"}}},
+			"vocab": ids, "merges": [][]string{{"\u0120", "t"}, {"h", "e"}}},
 	}
 }
 
@@ -279,7 +283,7 @@ type synthLlama struct {
 	tied, bias                         bool
 	rope                               map[string]any // config.json rope_scaling, or nil
 	// edit, if set, changes the tensors before they are written.
-	edit   func([]hfTensor) []hfTensor
+	edit   func([]testsrc.Tensor) []testsrc.Tensor
 	shards int
 }
 
@@ -291,7 +295,7 @@ func (s synthLlama) write(t *testing.T, seed uint64) (string, *hfLlamaRef) {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	ref := &hfLlamaRef{embd: s.embd, layers: s.layers, heads: s.heads, kv: s.kv, hd: hd, ff: s.ff, vocab: s.vocab,
 		eps: 1e-5, tied: s.tied, bias: s.bias, w: map[string][]float32{}}
-	var tensors []hfTensor
+	var tensors []testsrc.Tensor
 	add := func(name string, shape []int, scale float64, offset float32) {
 		n := 1
 		for _, d := range shape {
@@ -302,7 +306,7 @@ func (s synthLlama) write(t *testing.T, seed uint64) (string, *hfLlamaRef) {
 			v[i] = offset + float32(scale*(2*rng.Float64()-1))
 		}
 		ref.w[name] = v
-		tensors = append(tensors, hfTensor{name, "F32", shape, encodeF32s(v)})
+		tensors = append(tensors, testsrc.Tensor{Name: name, DType: "F32", Shape: shape, Data: encodeF32s(v)})
 	}
 	in := func(n int) float64 { return 1.5 / math.Sqrt(float64(n)) }
 	add("model.embed_tokens.weight", []int{s.vocab, s.embd}, 1, 0)
@@ -327,12 +331,12 @@ func (s synthLlama) write(t *testing.T, seed uint64) (string, *hfLlamaRef) {
 		add(p+"mlp.up_proj.weight", []int{s.ff, s.embd}, in(s.embd), 0)
 		add(p+"mlp.down_proj.weight", []int{s.embd, s.ff}, in(s.ff), 0)
 		// transformers once saved this buffer; the converter drops it.
-		tensors = append(tensors, hfTensor{p + "self_attn.rotary_emb.inv_freq", "F32", []int{hd / 2}, make([]byte, 4*hd/2)})
+		tensors = append(tensors, testsrc.Tensor{Name: p + "self_attn.rotary_emb.inv_freq", DType: "F32", Shape: []int{hd / 2}, Data: make([]byte, 4*hd/2)})
 	}
 	if s.edit != nil {
 		tensors = s.edit(tensors)
 	}
-	writeHFWeights(t, dir, tensors, s.shards)
+	testsrc.WriteHFWeights(t, dir, tensors, s.shards)
 	cfg := map[string]any{
 		"architectures": []string{"LlamaForCausalLM"}, "model_type": "llama",
 		"hidden_size": s.embd, "num_hidden_layers": s.layers, "num_attention_heads": s.heads,
@@ -350,9 +354,9 @@ func (s synthLlama) write(t *testing.T, seed uint64) (string, *hfLlamaRef) {
 		ref.invFreq = llama3InvFreq(500000, hd, s.rope["factor"].(float64), s.rope["low_freq_factor"].(float64),
 			s.rope["high_freq_factor"].(float64), s.rope["original_max_position_embeddings"].(float64))
 	}
-	writeJSONFile(t, filepath.Join(dir, "config.json"), cfg)
-	writeJSONFile(t, filepath.Join(dir, "tokenizer.json"), byteLevelTokenizerJSON(llama3PreTokenizer))
-	writeJSONFile(t, filepath.Join(dir, "tokenizer_config.json"), map[string]any{
+	testsrc.WriteJSON(t, filepath.Join(dir, "config.json"), cfg)
+	testsrc.WriteJSON(t, filepath.Join(dir, "tokenizer.json"), byteLevelTokenizerJSON(llama3PreTokenizer))
+	testsrc.WriteJSON(t, filepath.Join(dir, "tokenizer_config.json"), map[string]any{
 		"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>",
 		"chat_template": []map[string]any{{"name": "default", "template": "{{ messages }}"}, {"name": "tool use", "template": "{{ tools }}"}},
 	})
@@ -438,10 +442,10 @@ func TestHFLlama3Vocabulary(t *testing.T) {
 	}
 	toks, _ := f.Strings("tokenizer.ggml.tokens")
 	types, _ := f.Int32s("tokenizer.ggml.token_type")
-	if len(toks) != 262 || toks[256] != "\u0120t" || toks[258] != "<|begin_of_text|>" || toks[261] != "[PAD261]" || toks[32] != string(gpt2ByteRunes[32]) {
+	if len(toks) != 262 || toks[256] != "\u0120t" || toks[258] != "<|begin_of_text|>" || toks[261] != "[PAD261]" || toks[32] != vocab.ByteLevel(" ") {
 		t.Errorf("tokens: %d, [256] %q, [258] %q, [261] %q, [32] %q", len(toks), toks[256], toks[258], toks[261], toks[32])
 	}
-	if types[0] != tokenNormal || types[258] != tokenControl || types[259] != tokenControl || types[260] != tokenUnused {
+	if types[0] != vocab.TokenNormal || types[258] != vocab.TokenControl || types[259] != vocab.TokenControl || types[260] != vocab.TokenUnused {
 		t.Errorf("token types %v ... %v", types[:3], types[256:])
 	}
 	merges, _ := f.Strings("tokenizer.ggml.merges")
@@ -476,7 +480,7 @@ func TestHFLlamaQuantizedMatchesQuantize(t *testing.T) {
 		}
 		direct, res := convertHFTo(t, dir, LMOptions{Type: ft})
 		viaQuantize := filepath.Join(t.TempDir(), "q.gguf")
-		if _, err := QuantizeFile(f32, viaQuantize, ft, QuantizeOptions{Threads: 2}); err != nil {
+		if _, err := quantize.File(f32, viaQuantize, ft, quantize.Options{Threads: 2}); err != nil {
 			t.Fatal(err)
 		}
 		g, w := openGGUF(t, direct), openGGUF(t, viaQuantize)
@@ -498,8 +502,8 @@ func TestHFLlamaQuantizedMatchesQuantize(t *testing.T) {
 // TestLlama3RopeFactors checks rope_freqs for Llama 3.1 8B's settings
 // against transformers' formula in float64.
 func TestLlama3RopeFactors(t *testing.T) {
-	c := hfConfig{}
-	rope := hfConfig{"factor": []byte("8.0"), "low_freq_factor": []byte("1.0"), "high_freq_factor": []byte("4.0"),
+	c := source.HFConfig{}
+	rope := source.HFConfig{"factor": []byte("8.0"), "low_freq_factor": []byte("1.0"), "high_freq_factor": []byte("4.0"),
 		"original_max_position_embeddings": []byte("8192"), "rope_type": []byte(`"llama3"`)}
 	got, err := llama3RopeFactors(c, rope, 500000, 128)
 	if err != nil {
@@ -522,7 +526,7 @@ func TestLlama3RopeFactors(t *testing.T) {
 	if smooth == 0 {
 		t.Error("no interpolated factors: the test does not reach the smooth band")
 	}
-	if _, err := llama3RopeFactors(c, hfConfig{"factor": []byte("0")}, 500000, 128); err == nil {
+	if _, err := llama3RopeFactors(c, source.HFConfig{"factor": []byte("0")}, 500000, 128); err == nil {
 		t.Error("factor 0: no error")
 	}
 }
@@ -530,23 +534,23 @@ func TestLlama3RopeFactors(t *testing.T) {
 // TestHFBF16Source converts BF16 weights: by default they stay BF16 (norms
 // become F32, exactly), with general.file_type MOSTLY_BF16.
 func TestHFBF16Source(t *testing.T) {
-	toBF16 := func(ts []hfTensor) []hfTensor {
+	toBF16 := func(ts []testsrc.Tensor) []testsrc.Tensor {
 		for i := range ts {
-			if ts[i].dtype != "F32" {
+			if ts[i].DType != "F32" {
 				continue
 			}
-			n := len(ts[i].data) / 4
+			n := len(ts[i].Data) / 4
 			out := make([]byte, 2*n)
 			for j := range n {
-				x := math.Float32frombits(binary.LittleEndian.Uint32(ts[i].data[4*j:]))
+				x := math.Float32frombits(binary.LittleEndian.Uint32(ts[i].Data[4*j:]))
 				binary.LittleEndian.PutUint16(out[2*j:], quant.F32ToBF16(x))
 			}
-			ts[i].dtype, ts[i].data = "BF16", out
+			ts[i].DType, ts[i].Data = "BF16", out
 		}
 		return ts
 	}
-	var src []hfTensor
-	keep := func(ts []hfTensor) []hfTensor { ts = toBF16(ts); src = ts; return ts }
+	var src []testsrc.Tensor
+	keep := func(ts []testsrc.Tensor) []testsrc.Tensor { ts = toBF16(ts); src = ts; return ts }
 	dir, _ := synthLlama{embd: 32, layers: 1, heads: 2, kv: 1, ff: 40, vocab: 262, edit: keep}.write(t, 8)
 	out, _ := convertHFTo(t, dir, LMOptions{})
 	f := openGGUF(t, out)
@@ -555,7 +559,7 @@ func TestHFBF16Source(t *testing.T) {
 	}
 	for _, x := range src {
 		gg := map[string]string{"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
-			"model.layers.0.mlp.down_proj.weight": "blk.0.ffn_down.weight", "model.layers.0.input_layernorm.weight": "blk.0.attn_norm.weight"}[x.name]
+			"model.layers.0.mlp.down_proj.weight": "blk.0.ffn_down.weight", "model.layers.0.input_layernorm.weight": "blk.0.attn_norm.weight"}[x.Name]
 		if gg == "" {
 			continue
 		}
@@ -563,16 +567,16 @@ func TestHFBF16Source(t *testing.T) {
 		if !ok {
 			t.Fatalf("no %s", gg)
 		}
-		if len(x.shape) == 1 {
+		if len(x.Shape) == 1 {
 			if ti.Type != quant.F32 {
 				t.Errorf("%s: %s, want F32", gg, ti.Type)
 			}
 			for j, v := range decode(t, ti) {
-				if quant.BF16ToF32(binary.LittleEndian.Uint16(x.data[2*j:])) != v {
+				if quant.BF16ToF32(binary.LittleEndian.Uint16(x.Data[2*j:])) != v {
 					t.Fatalf("%s[%d] changed", gg, j)
 				}
 			}
-		} else if ti.Type != quant.BF16 || !bytes.Equal(ti.Data, x.data) {
+		} else if ti.Type != quant.BF16 || !bytes.Equal(ti.Data, x.Data) {
 			t.Errorf("%s: %s, not the source's BF16 bytes", gg, ti.Type)
 		}
 	}

@@ -2,7 +2,6 @@ package convert
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -14,74 +13,18 @@ import (
 	"testing"
 
 	"github.com/infer-go/infer"
+	"github.com/infer-go/infer/convert/internal/testsrc"
+	"github.com/infer-go/infer/convert/vocab"
 	"github.com/infer-go/infer/gguf"
 	"github.com/infer-go/infer/internal/testref"
+	"github.com/infer-go/infer/model"
 	"github.com/infer-go/infer/quant"
+	"github.com/infer-go/infer/quantize"
 )
 
 // Test fixtures: Hugging Face directories written from models llama.cpp
 // made (../shared/models) or from random weights, so that a conversion can
 // be checked against the file it should reproduce.
-
-func writeJSONFile(t testing.TB, path string, v any) {
-	t.Helper()
-	b, err := json.MarshalIndent(v, "", " ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// hfTensor is a tensor of a fixture, PyTorch shape, outermost first.
-type hfTensor struct {
-	name  string
-	dtype string
-	shape []int
-	data  []byte
-}
-
-// encodeHFSafetensors writes tensors as a safetensors file.
-func encodeHFSafetensors(tensors []hfTensor) []byte {
-	header := map[string]any{}
-	var body []byte
-	for _, x := range tensors {
-		header[x.name] = map[string]any{"dtype": x.dtype, "shape": append([]int{}, x.shape...), "data_offsets": []int{len(body), len(body) + len(x.data)}}
-		body = append(body, x.data...)
-	}
-	h, err := json.Marshal(header)
-	if err != nil {
-		panic(err)
-	}
-	out := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
-	return append(append(out, h...), body...)
-}
-
-// writeHFWeights writes tensors as model.safetensors, or, with shards > 1,
-// as model-0000i-of-0000n.safetensors with model.safetensors.index.json.
-func writeHFWeights(t testing.TB, dir string, tensors []hfTensor, shards int) {
-	t.Helper()
-	if shards <= 1 {
-		if err := os.WriteFile(filepath.Join(dir, "model.safetensors"), encodeHFSafetensors(tensors), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	weightMap := map[string]string{}
-	per := (len(tensors) + shards - 1) / shards
-	for s := range shards {
-		name := fmt.Sprintf("model-%05d-of-%05d.safetensors", s+1, shards)
-		part := tensors[s*per : min((s+1)*per, len(tensors))]
-		for _, x := range part {
-			weightMap[x.name] = name
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), encodeHFSafetensors(part), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeJSONFile(t, filepath.Join(dir, "model.safetensors.index.json"), map[string]any{"metadata": map[string]any{}, "weight_map": weightMap})
-}
 
 // ggufToHF gives a GGUF tensor's data in the dtype and shape a safetensors
 // file of the same precision would hold (F16 and F32 as they are, other
@@ -122,61 +65,19 @@ func hfToGGUFRows(src []byte, rows, nHead int) []byte {
 	return dst
 }
 
-// encodeSPMModel writes a SentencePiece ModelProto: the pieces and, if
-// addDummyPrefix is set, a normalizer_spec saying so.
-func encodeSPMModel(pieces []SentencePiece, addDummyPrefix *bool) []byte {
-	var out []byte
-	key := func(b []byte, field, wire int) []byte { return binary.AppendUvarint(b, uint64(field<<3|wire)) }
-	for _, p := range pieces {
-		var m []byte
-		m = key(m, 1, 2)
-		m = binary.AppendUvarint(m, uint64(len(p.Piece)))
-		m = append(m, p.Piece...)
-		m = key(m, 2, 5)
-		m = binary.LittleEndian.AppendUint32(m, math.Float32bits(p.Score))
-		if p.Type != spmNormal {
-			m = key(m, 3, 0)
-			m = binary.AppendUvarint(m, uint64(p.Type))
-		}
-		out = key(out, 1, 2)
-		out = binary.AppendUvarint(out, uint64(len(m)))
-		out = append(out, m...)
-	}
-	// trainer_spec: model_type BPE, and an unknown string field to skip.
-	spec := key(nil, 3, 0)
-	spec = binary.AppendUvarint(spec, 2)
-	spec = key(spec, 1, 2)
-	spec = append(spec, 3, 'x', 'y', 'z')
-	out = key(out, 2, 2)
-	out = binary.AppendUvarint(out, uint64(len(spec)))
-	out = append(out, spec...)
-	if addDummyPrefix != nil {
-		norm := key(nil, 3, 0)
-		v := uint64(0)
-		if *addDummyPrefix {
-			v = 1
-		}
-		norm = binary.AppendUvarint(norm, v)
-		out = key(out, 3, 2)
-		out = binary.AppendUvarint(out, uint64(len(norm)))
-		out = append(out, norm...)
-	}
-	return out
-}
-
 // ggufToSPMType maps llama.cpp token types back to SentencePiece's.
 func ggufToSPMType(t int32) int {
 	switch t {
-	case tokenUnknown:
-		return spmUnknown
-	case tokenControl:
-		return spmControl
-	case tokenUnused:
-		return spmUnused
-	case tokenByte:
-		return spmByte
+	case vocab.TokenUnknown:
+		return testsrc.SPMUnknown
+	case vocab.TokenControl:
+		return testsrc.SPMControl
+	case vocab.TokenUnused:
+		return testsrc.SPMUnused
+	case vocab.TokenByte:
+		return testsrc.SPMByte
 	}
-	return spmNormal
+	return testsrc.SPMNormal
 }
 
 // llamaHFNames maps llama.cpp tensor names to Hugging Face's.
@@ -201,15 +102,9 @@ func llamaHFName(gg string) string {
 func tinyLlamaHFDir(t *testing.T, shards int) (dir string, src *gguf.File) {
 	src = openGGUF(t, testref.Path(t, "models", "tiny-llama-256-f16.gguf"))
 	dir = t.TempDir()
-	u32 := func(k string) int {
-		v, err := src.Uint32(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return int(v)
-	}
+	u32 := func(k string) int { return ggufInt(t, src, k) }
 	heads, headsKV := u32("llama.attention.head_count"), u32("llama.attention.head_count_kv")
-	writeJSONFile(t, filepath.Join(dir, "config.json"), map[string]any{
+	testsrc.WriteJSON(t, filepath.Join(dir, "config.json"), map[string]any{
 		"architectures": []string{"LlamaForCausalLM"}, "model_type": "llama",
 		"hidden_size": u32("llama.embedding_length"), "num_hidden_layers": u32("llama.block_count"),
 		"num_attention_heads": heads, "num_key_value_heads": headsKV,
@@ -217,7 +112,7 @@ func tinyLlamaHFDir(t *testing.T, shards int) (dir string, src *gguf.File) {
 		"max_position_embeddings": u32("llama.context_length"), "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
 		"tie_word_embeddings": false, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float16",
 	})
-	var tensors []hfTensor
+	var tensors []testsrc.Tensor
 	for i := range src.Tensors {
 		ti := &src.Tensors[i]
 		dtype, shape, data := ggufToHF(t, ti)
@@ -227,10 +122,10 @@ func tinyLlamaHFDir(t *testing.T, shards int) (dir string, src *gguf.File) {
 		case strings.HasSuffix(ti.Name, "attn_k.weight"):
 			data = hfToGGUFRows(data, shape[0], headsKV)
 		}
-		tensors = append(tensors, hfTensor{llamaHFName(ti.Name), dtype, shape, data})
+		tensors = append(tensors, testsrc.Tensor{Name: llamaHFName(ti.Name), DType: dtype, Shape: shape, Data: data})
 	}
-	slices.SortFunc(tensors, func(a, b hfTensor) int { return strings.Compare(a.name, b.name) })
-	writeHFWeights(t, dir, tensors, shards)
+	slices.SortFunc(tensors, func(a, b testsrc.Tensor) int { return strings.Compare(a.Name, b.Name) })
+	testsrc.WriteHFWeights(t, dir, tensors, shards)
 
 	toks, err := src.Strings("tokenizer.ggml.tokens")
 	if err != nil {
@@ -238,20 +133,20 @@ func tinyLlamaHFDir(t *testing.T, shards int) (dir string, src *gguf.File) {
 	}
 	scores, _ := src.Float32s("tokenizer.ggml.scores")
 	types, _ := src.Int32s("tokenizer.ggml.token_type")
-	pieces := make([]SentencePiece, len(toks))
+	pieces := make([]testsrc.Piece, len(toks))
 	for i := range toks {
-		pieces[i] = SentencePiece{Piece: toks[i], Score: scores[i], Type: ggufToSPMType(types[i])}
+		pieces[i] = testsrc.Piece{Piece: toks[i], Score: scores[i], Type: ggufToSPMType(types[i])}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "tokenizer.model"), encodeSPMModel(pieces, nil), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.model"), testsrc.SPMModel(pieces, nil), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	writeJSONFile(t, filepath.Join(dir, "tokenizer.json"), map[string]any{
+	testsrc.WriteJSON(t, filepath.Join(dir, "tokenizer.json"), map[string]any{
 		"version": "1.0",
 		"added_tokens": []map[string]any{
 			{"id": 0, "content": "<unk>", "special": true}, {"id": 1, "content": "<s>", "special": true},
 			{"id": 2, "content": "</s>", "special": true}},
 	})
-	writeJSONFile(t, filepath.Join(dir, "tokenizer_config.json"), map[string]any{
+	testsrc.WriteJSON(t, filepath.Join(dir, "tokenizer_config.json"), map[string]any{
 		"add_bos_token": true, "add_eos_token": false,
 		"bos_token": map[string]any{"content": "<s>", "lstrip": false}, "eos_token": "</s>", "unk_token": "<unk>",
 		"chat_template": "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}",
@@ -259,7 +154,7 @@ func tinyLlamaHFDir(t *testing.T, shards int) (dir string, src *gguf.File) {
 	return dir, src
 }
 
-func convertHFTo(t *testing.T, dir string, opts LMOptions) (string, *QuantizeResult) {
+func convertHFTo(t *testing.T, dir string, opts LMOptions) (string, *quantize.Result) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "out.gguf")
 	opts.Threads = 2
@@ -324,7 +219,7 @@ func keysWithPrefix(f *gguf.File, prefix string, except ...string) []string {
 // the logits of every position.
 func logitsOf(t *testing.T, path string, tokens []int32) []float32 {
 	t.Helper()
-	m, err := infer.Load(path, infer.Options{Threads: 2, CacheType: "f32"})
+	m, err := infer.Load(path, infer.Options{Threads: 2, CacheType: model.CacheF32})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,6 +229,36 @@ func logitsOf(t *testing.T, path string, tokens []int32) []float32 {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// ggufInt reads a UINT32 key of f.
+func ggufInt(t *testing.T, f *gguf.File, key string) int {
+	t.Helper()
+	v, err := f.Uint32(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(v)
+}
+
+func openGGUF(t *testing.T, path string) *gguf.File {
+	t.Helper()
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// decode dequantizes a tensor to float32.
+func decode(t *testing.T, ti *gguf.TensorInfo) []float32 {
+	t.Helper()
+	x := make([]float32, ti.NumElements())
+	if err := quant.Dequantize(ti.Type, x, ti.Data); err != nil {
+		t.Fatalf("%s: %v", ti.Name, err)
+	}
+	return x
 }
 
 // relDiff is the largest absolute difference relative to want's largest
@@ -376,6 +301,113 @@ func TestHFLlamaRoundTrip(t *testing.T) {
 			tokens := []int32{1, 450, 4996, 17354, 1701, 29916}
 			if l1, l2 := logitsOf(t, out, tokens), logitsOf(t, testref.Path(t, "models", "tiny-llama-256-f16.gguf"), tokens); !slices.Equal(l1, l2) {
 				t.Errorf("logits differ from the original model's (max rel error %g)", relDiff(l1, l2))
+			}
+		})
+	}
+}
+
+// TestConvertHFErrors breaks a small Llama directory in the ways real
+// downloads break and requires a clear error and no output file.
+func TestConvertHFErrors(t *testing.T) {
+	base := synthLlama{embd: 32, layers: 2, heads: 2, kv: 1, ff: 40, vocab: 262}
+	drop := func(name string) func([]testsrc.Tensor) []testsrc.Tensor {
+		return func(ts []testsrc.Tensor) []testsrc.Tensor {
+			return slices.DeleteFunc(ts, func(x testsrc.Tensor) bool { return x.Name == name })
+		}
+	}
+	editJSON := func(file string, f func(m map[string]any)) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			raw, err := os.ReadFile(filepath.Join(dir, file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(raw, &m); err != nil {
+				t.Fatal(err)
+			}
+			f(m)
+			testsrc.WriteJSON(t, filepath.Join(dir, file), m)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		model synthLlama
+		after func(t *testing.T, dir string)
+		want  string
+	}{
+		{"unknown architecture", base, editJSON("config.json", func(m map[string]any) {
+			m["architectures"], m["model_type"] = []string{"BertForMaskedLM"}, "bert"
+		}), "BertForMaskedLM is not supported"},
+		{"missing tensor", synthLlama{embd: 32, layers: 2, heads: 2, kv: 1, ff: 40, vocab: 262,
+			edit: drop("model.layers.1.mlp.up_proj.weight")}, nil, `missing tensor "model.layers.1.mlp.up_proj.weight"`},
+		{"shape mismatch", synthLlama{embd: 32, layers: 2, heads: 2, kv: 1, ff: 40, vocab: 262, edit: func(ts []testsrc.Tensor) []testsrc.Tensor {
+			for i := range ts {
+				if ts[i].Name == "model.layers.0.self_attn.k_proj.weight" {
+					ts[i].Shape = []int{32, 16} // transposed
+				}
+			}
+			return ts
+		}}, nil, "shape [32 16], want [16 32]"},
+		{"unmapped tensor", synthLlama{embd: 32, layers: 2, heads: 2, kv: 1, ff: 40, vocab: 262, edit: func(ts []testsrc.Tensor) []testsrc.Tensor {
+			return append(ts, testsrc.Tensor{Name: "model.layers.2.mlp.up_proj.weight", DType: "F32", Shape: []int{1}, Data: make([]byte, 4)})
+		}}, nil, "cannot map tensor(s) model.layers.2.mlp.up_proj.weight"},
+		{"integer weights", synthLlama{embd: 32, layers: 2, heads: 2, kv: 1, ff: 40, vocab: 262, edit: func(ts []testsrc.Tensor) []testsrc.Tensor {
+			for i := range ts {
+				if ts[i].Name == "model.norm.weight" {
+					ts[i].DType = "I32"
+				}
+			}
+			return ts
+		}}, nil, "dtype I32 is not a float type"},
+		{"truncated safetensors", base, func(t *testing.T, dir string) {
+			path := filepath.Join(dir, "model.safetensors")
+			st, _ := os.Stat(path)
+			if err := os.Truncate(path, st.Size()-100); err != nil {
+				t.Fatal(err)
+			}
+		}, "outside the"},
+		{"missing shard", synthLlama{embd: 32, layers: 2, heads: 2, kv: 1, ff: 40, vocab: 262, shards: 3}, func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "model-00002-of-00003.safetensors")); err != nil {
+				t.Fatal(err)
+			}
+		}, "model-00002-of-00003.safetensors: no such file"},
+		{"index and shards disagree", synthLlama{embd: 32, layers: 2, heads: 2, kv: 1, ff: 40, vocab: 262, shards: 2},
+			editJSON("model.safetensors.index.json", func(m map[string]any) {
+				m["weight_map"].(map[string]any)["model.layers.9.mlp.up_proj.weight"] = "model-00001-of-00002.safetensors"
+			}), "the index lists tensors the shards lack: model.layers.9.mlp.up_proj.weight"},
+		{"no weights", base, func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "model.safetensors")); err != nil {
+				t.Fatal(err)
+			}
+		}, "no model.safetensors"},
+		{"config without hidden_size", base, editJSON("config.json", func(m map[string]any) { delete(m, "hidden_size") }),
+			"config.json has none of hidden_size"},
+		{"vocab_size below the tokenizer's", base, editJSON("config.json", func(m map[string]any) { m["vocab_size"] = 200 }),
+			"token id 259, but the model's vocab_size is 200"},
+		{"lm_head missing, not tied", synthLlama{embd: 32, layers: 2, heads: 2, kv: 1, ff: 40, vocab: 262,
+			edit: drop("lm_head.weight")}, nil, `missing tensor "lm_head.weight"`},
+		{"no tokenizer", base, func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "tokenizer.json")); err != nil {
+				t.Fatal(err)
+			}
+		}, "no tokenizer"},
+		{"unigram tokenizer", base, editJSON("tokenizer.json", func(m map[string]any) {
+			m["model"] = map[string]any{"type": "Unigram", "vocab": []any{}}
+		}), `model type "Unigram" is not supported`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, _ := tc.model.write(t, 1)
+			if tc.after != nil {
+				tc.after(t, dir)
+			}
+			outDir := t.TempDir()
+			out := filepath.Join(outDir, "out.gguf")
+			_, err := ConvertHF(dir, out, LMOptions{Options: quantize.Options{Threads: 1}})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+			if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
+				t.Errorf("a failed conversion left %s", entries[0].Name())
 			}
 		})
 	}

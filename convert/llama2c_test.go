@@ -12,7 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infer-go/infer/convert/internal/testsrc"
+	"github.com/infer-go/infer/convert/source"
+	"github.com/infer-go/infer/convert/vocab"
 	"github.com/infer-go/infer/quant"
+	"github.com/infer-go/infer/quantize"
 )
 
 // l2cModel is a random llama2.c model: weights as model.py holds them,
@@ -57,22 +61,13 @@ func newL2CModel(seed uint64, dim, hidden, layers, heads, kv, vocab, seq int, sh
 	return m
 }
 
-func (m *l2cModel) header() []byte {
-	var b []byte
-	for _, v := range []int{m.dim, m.hidden, m.layers, m.heads, m.kv, m.vocab, m.seq} {
-		b = binary.LittleEndian.AppendUint32(b, uint32(int32(v)))
-	}
-	return b
+func (m *l2cModel) header(version, groupSize int) []byte {
+	return testsrc.Llama2CHeader(version, [7]int{m.dim, m.hidden, m.layers, m.heads, m.kv, m.vocab, m.seq}, m.shared, groupSize)
 }
 
 // writeLegacy writes export.py's legacy_export format.
 func (m *l2cModel) writeLegacy(t *testing.T, path string) {
-	var b []byte
-	h := m.header()
-	if !m.shared {
-		binary.LittleEndian.PutUint32(h[20:], uint32(int32(-m.vocab)))
-	}
-	b = append(b, h...)
+	b := m.header(0, 0)
 	b = append(b, encodeF32s(m.tok)...)
 	for _, group := range [][][]float32{m.attNorm, m.wq, m.wk, m.wv, m.wo, m.ffnNorm, m.w1, m.w2, m.w3} {
 		for _, w := range group {
@@ -90,24 +85,9 @@ func (m *l2cModel) writeLegacy(t *testing.T, path string) {
 	}
 }
 
-func (m *l2cModel) v12Header(version int, groupSize int) []byte {
-	b := binary.LittleEndian.AppendUint32(nil, llama2cMagic)
-	b = binary.LittleEndian.AppendUint32(b, uint32(version))
-	b = append(b, m.header()...)
-	if m.shared {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
-	}
-	if version == 2 {
-		b = binary.LittleEndian.AppendUint32(b, uint32(groupSize))
-	}
-	return append(b, make([]byte, 256-len(b))...)
-}
-
 // writeV1 writes export.py's version1_export format.
 func (m *l2cModel) writeV1(t *testing.T, path string) {
-	b := m.v12Header(1, 0)
+	b := m.header(1, 0)
 	for _, w := range slices.Concat(m.attNorm, m.ffnNorm, [][]float32{m.finalNorm, m.tok}, m.wq, m.wk, m.wv, m.wo, m.w1, m.w2, m.w3) {
 		b = append(b, encodeF32s(w)...)
 	}
@@ -123,7 +103,7 @@ func (m *l2cModel) writeV1(t *testing.T, path string) {
 // int8 values, then its scales), quantizing as export.py's quantize_q80
 // does, and replaces the model's matrices with their dequantized values.
 func (m *l2cModel) writeV2(t *testing.T, path string, gs int) {
-	b := m.v12Header(2, gs)
+	b := m.header(2, gs)
 	for _, w := range slices.Concat(m.attNorm, m.ffnNorm, [][]float32{m.finalNorm}) {
 		b = append(b, encodeF32s(w)...)
 	}
@@ -264,52 +244,38 @@ func (m *l2cModel) expectedTensors() map[string][]byte {
 
 // l2cPieces is a llama2.c vocabulary as tokenizer.py exports it, and the
 // GGUF tokens, types and scores it should become.
-func l2cPieces(vocab int) (pieces []string, scores []float32, tokens []string, types []int32) {
+func l2cPieces(nVocab int) (pieces []string, scores []float32, tokens []string, types []int32) {
 	pieces = []string{"<unk>", "\n<s>\n", "\n</s>\n"}
 	tokens = []string{"<unk>", "<s>", "</s>"}
-	types = []int32{tokenUnknown, tokenControl, tokenControl}
+	types = []int32{vocab.TokenUnknown, vocab.TokenControl, vocab.TokenControl}
 	for b := range 256 {
 		s := fmt.Sprintf("<0x%02X>", b)
-		pieces, tokens, types = append(pieces, s), append(tokens, s), append(types, tokenByte)
+		pieces, tokens, types = append(pieces, s), append(tokens, s), append(types, vocab.TokenByte)
 	}
 	extra := []string{" the", "ab", "", " a b", "é"}
-	for i := 0; len(pieces) < vocab; i++ {
+	for i := 0; len(pieces) < nVocab; i++ {
 		p := extra[i%len(extra)]
 		if i >= len(extra) {
 			p = fmt.Sprintf(" w%d", i)
 		}
-		typ := tokenNormal
+		typ := vocab.TokenNormal
 		if p == "" {
-			typ = tokenControl
+			typ = vocab.TokenControl
 		}
 		pieces, tokens, types = append(pieces, p), append(tokens, strings.ReplaceAll(p, " ", "▁")), append(types, typ)
 	}
-	scores = make([]float32, vocab)
-	for i := 259; i < vocab; i++ {
+	scores = make([]float32, nVocab)
+	for i := 259; i < nVocab; i++ {
 		scores[i] = -float32(i - 259)
 	}
 	return pieces, scores, tokens, types
 }
 
 func writeL2CTokenizer(t *testing.T, path string, pieces []string, scores []float32) {
-	if err := os.WriteFile(path, encodeL2CTokenizer(pieces, scores), 0o644); err != nil {
+	t.Helper()
+	if err := os.WriteFile(path, testsrc.Llama2CTokenizer(pieces, scores), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// encodeL2CTokenizer is tokenizer.py's export.
-func encodeL2CTokenizer(pieces []string, scores []float32) []byte {
-	maxLen := 0
-	for _, p := range pieces {
-		maxLen = max(maxLen, len(p))
-	}
-	b := binary.LittleEndian.AppendUint32(nil, uint32(maxLen))
-	for i, p := range pieces {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(scores[i]))
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(p)))
-		b = append(b, p...)
-	}
-	return b
 }
 
 // TestLlama2CFormats converts random models in each of export.py's
@@ -344,11 +310,11 @@ func TestLlama2CFormats(t *testing.T) {
 			}
 			pieces, scores, tokens, types := l2cPieces(m.vocab)
 			writeL2CTokenizer(t, filepath.Join(dir, "tokenizer.bin"), pieces, scores)
-			if kind, err := DetectSource(bin); err != nil || kind != SourceLlama2C {
+			if kind, err := source.Detect(bin); err != nil || kind != source.KindLlama2C {
 				t.Fatalf("detected as %v, %v", kind, err)
 			}
 			out := filepath.Join(dir, "out.gguf")
-			res, err := ConvertLlama2C(bin, "", out, LMOptions{QuantizeOptions: QuantizeOptions{Threads: 2}})
+			res, err := ConvertLlama2C(bin, "", out, LMOptions{Options: quantize.Options{Threads: 2}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -453,7 +419,7 @@ func TestLlama2CErrors(t *testing.T) {
 		}, "too short"},
 		{"unknown version", func(t *testing.T, dir string) (string, string) {
 			bin := filepath.Join(dir, "model.bin")
-			h := m.v12Header(3, 0)
+			h := m.header(3, 0)
 			if err := os.WriteFile(bin, h, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -512,8 +478,8 @@ func TestLlama2CErrors(t *testing.T) {
 			if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
 				t.Errorf("a failed conversion left %s", entries[0].Name())
 			}
-			if kind, _ := DetectSource(bin); kind == SourceLlama2C {
-				if _, err := ReadLlama2CConfig(bin); err != nil {
+			if kind, _ := source.Detect(bin); kind == source.KindLlama2C {
+				if _, err := source.ReadLlama2CConfig(bin); err != nil {
 					t.Errorf("detected as llama2.c, but the header does not read: %v", err)
 				}
 			}
@@ -523,10 +489,10 @@ func TestLlama2CErrors(t *testing.T) {
 
 func TestDetectSourceHFAndLlama2C(t *testing.T) {
 	dir, _ := synthLlama{embd: 32, layers: 1, heads: 2, kv: 1, ff: 40, vocab: 262}.write(t, 1)
-	if kind, err := DetectSource(dir); err != nil || kind != SourceHF {
+	if kind, err := source.Detect(dir); err != nil || kind != source.KindHF {
 		t.Errorf("HF directory detected as %v, %v", kind, err)
 	}
-	if kind, err := DetectSource(t.TempDir()); err != nil || kind != SourceUnknown {
+	if kind, err := source.Detect(t.TempDir()); err != nil || kind != source.KindUnknown {
 		t.Errorf("empty directory detected as %v, %v", kind, err)
 	}
 	// A pickle-looking file is not taken for llama2.c unless its size fits.
@@ -534,42 +500,10 @@ func TestDetectSourceHFAndLlama2C(t *testing.T) {
 	if err := os.WriteFile(p, []byte{0x80, 0x02, 0x7d, 0x71, 0x00, 0x2e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if kind, _ := DetectSource(p); kind != SourceTorchLegacy {
+	if kind, _ := source.Detect(p); kind != source.KindTorchLegacy {
 		t.Errorf("pickle detected as %v", kind)
 	}
-	if SourceHF.String() != "Hugging Face model directory" || SourceLlama2C.String() != "llama2.c checkpoint" {
+	if source.KindHF.String() != "Hugging Face model directory" || source.KindLlama2C.String() != "llama2.c checkpoint" {
 		t.Error("source kind names")
 	}
-}
-
-func FuzzParseLlama2CTokenizer(f *testing.F) {
-	pieces, scores, _, _ := l2cPieces(262)
-	seed := encodeL2CTokenizer(pieces[:5], scores[:5])
-	f.Add(seed, 5)
-	f.Add(seed, 3)
-	f.Fuzz(func(t *testing.T, data []byte, n int) {
-		n = n % 1000
-		tokens, scores, types, err := ParseLlama2CTokenizer(data, n)
-		if err != nil {
-			return
-		}
-		if len(tokens) != n || len(scores) != n || len(types) != n {
-			t.Fatalf("%d tokens for a vocabulary of %d", len(tokens), n)
-		}
-	})
-}
-
-func FuzzParseLlama2CHeader(f *testing.F) {
-	m := newL2CModel(1, 8, 8, 1, 2, 1, 4, 2, true)
-	f.Add(m.header(), int64(1000))
-	f.Add(m.v12Header(2, 4), int64(2000))
-	f.Fuzz(func(t *testing.T, head []byte, size int64) {
-		c, l, err := parseLlama2CHeader(head, size)
-		if err != nil {
-			return
-		}
-		if l.end != uint64(size) || c.Dim <= 0 || c.Heads <= 0 || c.Dim%c.Heads != 0 {
-			t.Fatalf("accepted %+v for %d bytes", c, size)
-		}
-	})
 }

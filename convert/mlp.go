@@ -1,9 +1,8 @@
-// Package convert turns models from other frameworks' files into GGUF:
-// multi-layer perceptrons from numpy .npz archives (Nielsen's layout) and
-// PyTorch state_dicts, read by a general reader of torch.save checkpoints
-// (zip + pickle, tensors with shape, dtype and data) that does not execute
-// anything in the file.
 package convert
+
+// Multi-layer perceptrons from numpy .npz archives (Nielsen's layout) and
+// PyTorch state_dicts of Linear layers, written as infer's mlp
+// architecture.
 
 import (
 	"errors"
@@ -12,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/infer-go/infer/convert/source"
 	"github.com/infer-go/infer/gguf"
 	"github.com/infer-go/infer/model"
 	"github.com/infer-go/infer/ops"
@@ -211,7 +211,7 @@ func encodeMatrix(v []float32, rows, cols int, typ quant.Type) (int, []byte, err
 // arrays w0, b0, w1, b1, ... with weights (out, in) and biases (out, 1) or
 // (out,), any float dtype.
 func MLPFromNPZ(path string, opts MLPOptions) (*MLP, error) {
-	z, err := ReadNPZ(path)
+	z, err := source.ReadNPZ(path)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +271,7 @@ func MLPFromNPZ(path string, opts MLPOptions) (*MLP, error) {
 // checkpoint dict holding the state_dict under "state_dict",
 // "model_state_dict" or "model" works too.
 func MLPFromTorch(path string, opts MLPOptions) (*MLP, error) {
-	f, err := OpenTorch(path)
+	f, err := source.OpenTorch(path)
 	if err != nil {
 		return nil, err
 	}
@@ -279,21 +279,21 @@ func MLPFromTorch(path string, opts MLPOptions) (*MLP, error) {
 	sd := f.Root
 	for _, k := range []string{"state_dict", "model_state_dict", "model"} {
 		if v, err := f.Get(k); err == nil {
-			if _, ok := TorchItems(v); ok {
+			if _, ok := source.TorchItems(v); ok {
 				sd = v
 				break
 			}
 		}
 	}
-	items, ok := TorchItems(sd)
+	items, ok := source.TorchItems(sd)
 	if !ok {
 		return nil, fmt.Errorf("%s: the checkpoint is not a state_dict (a dict of tensors)", path)
 	}
-	tensors := map[string]*TorchTensor{}
+	tensors := map[string]*source.TorchTensor{}
 	var order []string
 	for _, it := range items {
 		name, isStr := it.Key.(string)
-		t, isTensor := it.Value.(*TorchTensor)
+		t, isTensor := it.Value.(*source.TorchTensor)
 		if !isStr || !isTensor {
 			return nil, fmt.Errorf("%s: state_dict entry %v is not a named tensor", path, it.Key)
 		}

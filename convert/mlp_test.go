@@ -1,12 +1,18 @@
 package convert
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/binary"
+	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/infer-go/infer/convert/internal/testsrc"
 	"github.com/infer-go/infer/gguf"
 	"github.com/infer-go/infer/internal/testref"
 	"github.com/infer-go/infer/mnist"
@@ -250,4 +256,119 @@ func TestF16MatchesF32(t *testing.T) {
 	}
 	net, _ := writeAndLoad(t, m, quant.F16)
 	compareFirst100(t, net, "nielsen_out_first100_f32.bin", 2e-3)
+}
+
+// nielsenNPZ writes a small network in Nielsen's layout, with edits.
+func nielsenNPZ(t *testing.T, entries ...testsrc.ZipEntry) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "net.npz")
+	if err := os.WriteFile(p, testsrc.Zip(t, entries...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestMLPFromNPZ(t *testing.T) {
+	w0 := testsrc.ZipEntry{Name: "w0.npy", Data: testsrc.NPYF64("(2, 3)", 1, 2, 3, 4, 5, 6)}
+	b0 := testsrc.ZipEntry{Name: "b0.npy", Data: testsrc.NPYF64("(2, 1)", 0.5, -0.5)}
+	w1 := testsrc.ZipEntry{Name: "w1.npy", Data: testsrc.NPYF64("(1, 2)", 1, -1)}
+	b1 := testsrc.ZipEntry{Name: "b1.npy", Data: testsrc.NPYF64("(1,)", 0)}
+	m, err := MLPFromNPZ(nielsenNPZ(t, w0, b0, w1, b1), MLPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(m.Sizes) != "[3 2 1]" || fmt.Sprint(m.Activations) != "[sigmoid sigmoid]" || m.InputHeight != 1 || m.InputWidth != 3 {
+		t.Fatalf("sizes %v, activations %v, input %dx%d", m.Sizes, m.Activations, m.InputHeight, m.InputWidth)
+	}
+	if fmt.Sprint(m.Weights[0]) != "[1 2 3 4 5 6]" || fmt.Sprint(m.Biases[0]) != "[0.5 -0.5]" {
+		t.Fatalf("layer 0: %v %v", m.Weights[0], m.Biases[0])
+	}
+	m, err = MLPFromNPZ(nielsenNPZ(t, w0, b0, w1, b1), MLPOptions{Hidden: []string{"relu"}, Softmax: true})
+	if err != nil || fmt.Sprint(m.Activations) != "[relu softmax]" {
+		t.Fatalf("--activation relu --softmax: %v %v", m, err)
+	}
+	for _, tt := range []struct {
+		name    string
+		entries []testsrc.ZipEntry
+		opts    MLPOptions
+		want    string
+	}{
+		{"missing bias", []testsrc.ZipEntry{w0, b0, w1}, MLPOptions{}, "no bias b1"},
+		{"no w0", []testsrc.ZipEntry{b0}, MLPOptions{}, "no array w0"},
+		{"chain mismatch", []testsrc.ZipEntry{w0, b0, {Name: "w1.npy", Data: testsrc.NPYF64("(1, 3)", 1, 2, 3)}, b1}, MLPOptions{}, "layer 0 has 2 outputs"},
+		{"bias shape", []testsrc.ZipEntry{w0, {Name: "b0.npy", Data: testsrc.NPYF64("(3, 1)", 1, 2, 3)}, w1, b1}, MLPOptions{}, "b0 has shape [3 1]"},
+		{"weight not 2-D", []testsrc.ZipEntry{{Name: "w0.npy", Data: testsrc.NPYF64("(6,)", 1, 2, 3, 4, 5, 6)}, b0}, MLPOptions{}, "w0 has shape [6]"},
+		{"stray array", []testsrc.ZipEntry{w0, b0, w1, b1, {Name: "w3.npy", Data: testsrc.NPYF64("(1,)", 1)}}, MLPOptions{}, `"w3"`},
+		{"softmax hidden", []testsrc.ZipEntry{w0, b0, w1, b1}, MLPOptions{Hidden: []string{"softmax"}}, "output layer"},
+		{"bad activation", []testsrc.ZipEntry{w0, b0, w1, b1}, MLPOptions{Hidden: []string{"gelu"}}, "gelu"},
+		{"too many activations", []testsrc.ZipEntry{w0, b0, w1, b1}, MLPOptions{Hidden: []string{"relu", "relu"}}, "2 hidden activations for 1"},
+		{"input shape", []testsrc.ZipEntry{w0, b0, w1, b1}, MLPOptions{InputHeight: 2, InputWidth: 2}, "input shape 2x2"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := MLPFromNPZ(nielsenNPZ(t, tt.entries...), tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// patchedTorch copies the reference .pt with data.pkl edited by fn.
+func patchedTorch(t *testing.T, fn func([]byte) []byte) string {
+	t.Helper()
+	src := testref.Path(t, "mnist", "mlp_784_128_64_10.pt")
+	zr, err := zip.OpenReader(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var entries []testsrc.ZipEntry
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if strings.HasSuffix(zf.Name, "/data.pkl") {
+			b = fn(b)
+		}
+		entries = append(entries, testsrc.ZipEntry{Name: zf.Name, Data: b})
+	}
+	p := filepath.Join(t.TempDir(), "patched.pt")
+	if err := os.WriteFile(p, testsrc.Zip(t, entries...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestMLPFromTorchErrors(t *testing.T) {
+	// A nanoGPT checkpoint is not an MLP: the converter says so.
+	if _, err := MLPFromTorch(testref.Path(t, "nanogpt", "ckpt.pt"), MLPOptions{}); err == nil {
+		t.Error("MLPFromTorch accepted nanoGPT's checkpoint")
+	}
+	rename := func(from, to string) func([]byte) []byte {
+		return func(b []byte) []byte { return bytes.Replace(b, []byte(from), []byte(to), 1) }
+	}
+	for _, tt := range []struct {
+		name  string
+		patch func([]byte) []byte
+		want  string
+	}{
+		{"missing bias", rename("fc2.bias", "fc2.bia_"), "has no fc2.bias"},
+		{"stray tensor", rename("fc3.weight", "fc3.scale_"), "tensor fc3.scale_ is not part of a Linear layer"},
+		// fc1 and fc2 weights swapped: fc2 (128x784) meets fc2.bias (64).
+		{"shape mismatch", func(b []byte) []byte {
+			b = rename("fc1.weight", "fcX.weight")(b)
+			b = rename("fc2.weight", "fc1.weight")(b)
+			return rename("fcX.weight", "fc2.weight")(b)
+		}, "fc2.bias has shape [64], want (128)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := MLPFromTorch(patchedTorch(t, tt.patch), MLPOptions{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tt.want)
+			}
+		})
+	}
 }

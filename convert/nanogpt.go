@@ -13,10 +13,8 @@ package convert
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -25,8 +23,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/infer-go/infer/convert/source"
+	"github.com/infer-go/infer/convert/vocab"
 	"github.com/infer-go/infer/gguf"
 	"github.com/infer-go/infer/quant"
+	"github.com/infer-go/infer/quantize"
 )
 
 // NanoGPTArgs are nanoGPT's model_args.
@@ -57,7 +58,7 @@ type NanoGPTOptions struct {
 	// Progress, if set, is called as tensors are written with the tensor
 	// and the elements done so far and in all.
 	Progress func(tensor string, done, total uint64)
-	// Context cancels a run between tensors; nil: never.
+	// Context cancels a run between batches of rows; nil: never.
 	Context context.Context
 }
 
@@ -70,8 +71,8 @@ type NanoGPTResult struct {
 	Params   uint64 // elements in all tensors written
 	Bytes    int64  // size of the output file
 	Elapsed  time.Duration
-	// Quantized is the quantization pass, nil for F32 output.
-	Quantized *QuantizeResult
+	// Written lists the tensors as written: their types, sizes, fallbacks.
+	Written *quantize.Result
 }
 
 // GELUErfKey is infer's metadata key for gpt2's feed-forward activation:
@@ -82,7 +83,7 @@ const GELUErfKey = "gpt2.activation"
 // nanoGPTTensor is one tensor of a nanoGPT state_dict, from either source.
 type nanoGPTTensor struct {
 	shape []int
-	dtype SafetensorsDType
+	dtype source.SafetensorsDType
 	bytes func() ([]byte, error)
 }
 
@@ -122,8 +123,8 @@ func isCausalMask(name string) bool {
 	return strings.HasSuffix(name, ".attn.bias") || strings.HasSuffix(name, ".attn.masked_bias")
 }
 
-var torchToSafetensors = map[TorchDType]SafetensorsDType{
-	TorchFloat32: "F32", TorchFloat16: "F16", TorchBFloat16: "BF16", TorchFloat64: "F64",
+var torchToSafetensors = map[source.TorchDType]source.SafetensorsDType{
+	source.TorchFloat32: "F32", source.TorchFloat16: "F16", source.TorchBFloat16: "BF16", source.TorchFloat64: "F64",
 }
 
 // IsNanoGPT tells whether a PyTorch checkpoint or safetensors file holds a
@@ -145,21 +146,21 @@ func IsNanoGPT(path string) bool {
 // openNanoGPT reads the state_dict of a ckpt.pt (a training checkpoint
 // with "model", or a bare state_dict) or of a safetensors file.
 func openNanoGPT(path string) (*nanoGPTSource, error) {
-	kind, err := DetectSource(path)
+	kind, err := source.Detect(path)
 	if err != nil {
 		return nil, err
 	}
 	switch kind {
-	case SourceTorch:
+	case source.KindTorch:
 		return openNanoGPTTorch(path)
-	case SourceSafetensors:
+	case source.KindSafetensors:
 		return openNanoGPTSafetensors(path)
 	}
 	return nil, fmt.Errorf("%s: a %v, not a PyTorch checkpoint or safetensors file", path, kind)
 }
 
 func openNanoGPTTorch(path string) (*nanoGPTSource, error) {
-	f, err := OpenTorch(path)
+	f, err := source.OpenTorch(path)
 	if err != nil {
 		return nil, err
 	}
@@ -168,14 +169,14 @@ func openNanoGPTTorch(path string) (*nanoGPTSource, error) {
 	if m, err := f.Get("model"); err == nil {
 		sd = m
 	}
-	items, ok := TorchItems(sd)
+	items, ok := source.TorchItems(sd)
 	if !ok {
 		f.Close()
 		return nil, fmt.Errorf("%s: neither a nanoGPT training checkpoint (a dict with \"model\") nor a state_dict", path)
 	}
 	for _, it := range items {
 		key, isStr := it.Key.(string)
-		t, isTensor := it.Value.(*TorchTensor)
+		t, isTensor := it.Value.(*source.TorchTensor)
 		if !isStr || !isTensor {
 			f.Close()
 			return nil, fmt.Errorf("%s: state_dict entry %v is not a named tensor", path, it.Key)
@@ -214,7 +215,7 @@ func openNanoGPTTorch(path string) (*nanoGPTSource, error) {
 
 // pickledArgs turns a pickled model_args dict into a map of ints and bools.
 func pickledArgs(v any) (map[string]any, error) {
-	items, ok := TorchItems(v)
+	items, ok := source.TorchItems(v)
 	if !ok {
 		return nil, fmt.Errorf("%T is not a dict", v)
 	}
@@ -228,7 +229,7 @@ func pickledArgs(v any) (map[string]any, error) {
 }
 
 func openNanoGPTSafetensors(path string) (*nanoGPTSource, error) {
-	s, err := OpenSafetensors(path)
+	s, err := source.OpenSafetensors(path)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +288,7 @@ func (src *nanoGPTSource) resolveArgs(path string, opts NanoGPTOptions) (NanoGPT
 	if recorded == nil && src.kind == "safetensors" {
 		// nanoGPT keeps model_args in ckpt.pt only.
 		sibling := filepath.Join(filepath.Dir(path), "ckpt.pt")
-		if f, err := OpenTorch(sibling); err == nil {
+		if f, err := source.OpenTorch(sibling); err == nil {
 			if v, err := f.Get("model_args"); err == nil {
 				recorded, _ = pickledArgs(v)
 				src.argsFrom = sibling + " model_args"
@@ -396,7 +397,6 @@ func nanoGPTTensorMap(a NanoGPTArgs, src *nanoGPTSource) []ggufFromNanoGPT {
 		b("ffn_down.weight", "mlp.c_proj.weight", e, f)
 		b("ffn_down.bias", "mlp.c_proj.bias", e)
 	}
-	slices.SortStableFunc(m, func(x, y ggufFromNanoGPT) int { return compareWeightNames(x.gguf, y.gguf) })
 	return m
 }
 
@@ -407,12 +407,12 @@ type ggufFromNanoGPT struct {
 
 // ConvertNanoGPT writes the nanoGPT model in src (a ckpt.pt or a
 // safetensors file with nanoGPT's names) to out as a gpt2 GGUF with weights
-// of scheme ft. F32 is written directly; any other scheme is the F32 file
-// quantized by QuantizeFile, byte for byte what `infer quantize` would make
-// of it. The output appears atomically, and not at all on error.
-func ConvertNanoGPT(srcPath, out string, ft QuantFileType, opts NanoGPTOptions) (*NanoGPTResult, error) {
+// of scheme ft, through the writer every language model takes: byte for
+// byte what converting to F32 and then `infer quantize` would make of it.
+// The output appears atomically, and not at all on error.
+func ConvertNanoGPT(srcPath, out string, ft quantize.FileType, opts NanoGPTOptions) (*NanoGPTResult, error) {
 	start := time.Now()
-	if err := checkDistinct(srcPath, out); err != nil {
+	if err := quantize.CheckDistinct(srcPath, out); err != nil {
 		return nil, err
 	}
 	src, err := openNanoGPT(srcPath)
@@ -424,122 +424,91 @@ func ConvertNanoGPT(srcPath, out string, ft QuantFileType, opts NanoGPTOptions) 
 	if err != nil {
 		return nil, err
 	}
-	vocab, err := nanoGPTVocab(srcPath, src, opts.Vocab)
+	v, err := vocab.ForNanoGPT(srcPath, src.dataset, opts.Vocab)
 	if err != nil {
 		return nil, err
 	}
-	if err := vocab.padTo(args.VocabSize); err != nil {
-		return nil, fmt.Errorf("%s: %w", vocab.Description, err)
+	if err := v.PadTo(args.VocabSize); err != nil {
+		return nil, fmt.Errorf("%s: %w", v.Description, err)
 	}
 	plan := nanoGPTTensorMap(args, src)
 	if err := checkNanoGPTTensors(srcPath, src, plan, args); err != nil {
 		return nil, err
 	}
 
-	res := &NanoGPTResult{Args: args, ArgsFrom: argsFrom, Vocab: vocab.Description, Tensors: len(plan)}
-	var total uint64
-	for _, p := range plan {
-		total += uint64(numElements(p.shape))
-	}
-	res.Params = total
-	if ft.Base != quant.F32 {
-		total *= 2 // written as F32, then converted
-	}
-	ctx := opts.Context
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	progress := func(tensor string, done uint64) {
-		if opts.Progress != nil {
-			opts.Progress(tensor, done, total)
-		}
-	}
+	m := &LanguageModel{Arch: "gpt2", Name: strings.TrimSpace("nanoGPT " + src.dataset), RequantizedHeader: true}
+	kv := func(key string, v any) { m.KV = append(m.KV, gguf.KV{Key: key, Value: gguf.ValueOf(v)}) }
+	kv("general.description", src.describe+", converted by infer")
+	kv("gpt2.context_length", uint32(args.BlockSize))
+	kv("gpt2.embedding_length", uint32(args.NEmbd))
+	kv("gpt2.feed_forward_length", uint32(args.NFF))
+	kv("gpt2.block_count", uint32(args.NLayer))
+	kv("gpt2.attention.head_count", uint32(args.NHead))
+	kv("gpt2.attention.layer_norm_epsilon", float32(1e-5))
+	kv(GELUErfKey, "gelu_erf")
+	m.KV = append(m.KV, v.KVs()...)
 
-	w := gguf.NewWriter()
-	name := opts.Name
-	if name == "" {
-		name = strings.TrimSpace("nanoGPT " + src.dataset)
-	}
-	w.AddKV("general.architecture", gguf.ValueOf("gpt2"))
-	w.AddKV("general.name", gguf.ValueOf(name))
-	w.AddKV("general.description", gguf.ValueOf(src.describe+", converted by infer"))
-	w.AddKV("gpt2.context_length", gguf.ValueOf(uint32(args.BlockSize)))
-	w.AddKV("gpt2.embedding_length", gguf.ValueOf(uint32(args.NEmbd)))
-	w.AddKV("gpt2.feed_forward_length", gguf.ValueOf(uint32(args.NFF)))
-	w.AddKV("gpt2.block_count", gguf.ValueOf(uint32(args.NLayer)))
-	w.AddKV("gpt2.attention.head_count", gguf.ValueOf(uint32(args.NHead)))
-	w.AddKV("gpt2.attention.layer_norm_epsilon", gguf.ValueOf(float32(1e-5)))
-	w.AddKV(GELUErfKey, gguf.ValueOf("gelu_erf"))
-	vocab.addKVs(w)
-	w.AddKV("general.quantization_version", gguf.ValueOf(uint32(2)))
-	w.AddKV("general.file_type", gguf.ValueOf(uint32(0))) // LLAMA_FTYPE_ALL_F32
-
-	var done uint64
+	res := &NanoGPTResult{Args: args, ArgsFrom: argsFrom, Vocab: v.Description, Tensors: len(plan)}
 	for _, p := range plan {
 		dims := make([]uint64, len(p.shape))
 		for i, d := range p.shape {
 			dims[len(dims)-1-i] = uint64(d)
 		}
+		n := numElements(p.shape)
+		res.Params += uint64(n)
 		t, ok := src.tensors[p.nano]
 		if !ok {
 			// A model without biases (nanoGPT's bias=False) gets zeros:
 			// llama.cpp's gpt2 requires every bias.
-			t = nanoGPTTensor{shape: p.shape, dtype: "F32", bytes: zeroBytes(4 * numElements(p.shape))}
+			m.Tensors = append(m.Tensors, Tensor{Name: p.gguf, Dims: dims, Type: quant.F32,
+				Load: func() ([]byte, error) { return make([]byte, 4*n), nil }})
+			continue
 		}
-		err := w.AddTensorFunc(p.gguf, quant.F32, dims, func(dst io.Writer) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			b, err := t.bytes()
+		typ, load := nanoGPTLoad(t, n)
+		m.Tensors = append(m.Tensors, Tensor{Name: p.gguf, Dims: dims, Type: typ, Load: func() ([]byte, error) {
+			b, err := load()
 			if err != nil {
-				return fmt.Errorf("tensor %s: %w", p.nano, err)
+				return nil, fmt.Errorf("tensor %s: %w", p.nano, err)
 			}
-			if b, err = toF32Bytes(t.dtype, b, numElements(p.shape)); err != nil {
-				return fmt.Errorf("tensor %s: %w", p.nano, err)
-			}
-			if _, err := dst.Write(b); err != nil {
-				return err
-			}
-			done += uint64(numElements(p.shape))
-			progress(p.gguf, done)
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+			return b, nil
+		}})
 	}
-
-	if ft.Base == quant.F32 {
-		if err := w.WriteFile(out); err != nil {
-			return nil, err
-		}
-	} else {
-		// The F32 file goes beside the output, then is quantized.
-		tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".f32-*.gguf")
-		if err != nil {
-			return nil, err
-		}
-		tmpPath := tmp.Name()
-		tmp.Close()
-		defer os.Remove(tmpPath)
-		if err := w.WriteFile(tmpPath); err != nil {
-			return nil, err
-		}
-		half := done
-		q, err := QuantizeFile(tmpPath, out, ft, QuantizeOptions{
-			Threads: opts.Threads, Context: ctx,
-			Progress: func(tensor string, d, _ uint64) { progress(tensor, half+d) },
-		})
-		if err != nil {
-			return nil, err
-		}
-		res.Quantized = q
+	res.Written, err = m.Write(out, LMOptions{Type: ft, Name: opts.Name,
+		Options: quantize.Options{Threads: opts.Threads, Progress: opts.Progress, Context: opts.Context}})
+	if err != nil {
+		return nil, err
 	}
 	if st, err := os.Stat(out); err == nil {
 		res.Bytes = st.Size()
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// nanoGPTLoad gives the type a tensor of n elements enters the writer as and
+// the function that reads its bytes: F32, F16 and BF16 as they are, F64
+// narrowed to F32 (converting F16 or BF16 to F32 first, as infer once did,
+// gives the same bytes in every output type).
+func nanoGPTLoad(t nanoGPTTensor, n int) (quant.Type, func() ([]byte, error)) {
+	switch t.dtype {
+	case "F32":
+		return quant.F32, t.bytes
+	case "F16":
+		return quant.F16, t.bytes
+	case "BF16":
+		return quant.BF16, t.bytes
+	}
+	return quant.F32, func() ([]byte, error) {
+		b, err := t.bytes()
+		if err != nil {
+			return nil, err
+		}
+		vals := make([]float32, n)
+		if err := source.DecodeFloats(vals, t.dtype, b); err != nil {
+			return nil, err
+		}
+		return encodeF32s(vals), nil
+	}
 }
 
 // checkNanoGPTTensors verifies every tensor the model needs against its
@@ -574,80 +543,10 @@ func checkNanoGPTTensors(path string, src *nanoGPTSource, plan []ggufFromNanoGPT
 	return nil
 }
 
-// nanoGPTVocab finds and reads the model's vocabulary.
-func nanoGPTVocab(srcPath string, src *nanoGPTSource, vocabPath string) (*BPEVocab, error) {
-	if vocabPath == "" {
-		candidates := []string{filepath.Join(filepath.Dir(srcPath), "meta.pkl")}
-		if src.dataset != "" && !strings.ContainsAny(src.dataset, `/\`) {
-			candidates = append(candidates, filepath.Join("data", src.dataset, "meta.pkl"),
-				filepath.Join(filepath.Dir(srcPath), "..", "data", src.dataset, "meta.pkl"))
-		}
-		for _, c := range candidates {
-			if _, err := os.Stat(c); err == nil {
-				vocabPath = c
-				break
-			}
-		}
-		if vocabPath == "" {
-			return nil, fmt.Errorf("%s: no vocabulary: no %s; give one with --vocab: nanoGPT's meta.pkl, or for GPT-2's BPE a tokenizer.json or a vocab.json (with merges.txt beside it)",
-				srcPath, strings.Join(candidates, " nor "))
-		}
-	}
-	if st, err := os.Stat(vocabPath); err == nil && st.IsDir() {
-		for _, f := range []string{"meta.pkl", "tokenizer.json", "vocab.json"} {
-			if _, err := os.Stat(filepath.Join(vocabPath, f)); err == nil {
-				vocabPath = filepath.Join(vocabPath, f)
-				break
-			}
-		}
-	}
-	data, err := os.ReadFile(vocabPath)
-	if err != nil {
-		return nil, fmt.Errorf("vocabulary: %w", err)
-	}
-	if len(data) > 0 && data[0] == 0x80 { // a pickle
-		itos, err := parseMetaPKL(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", vocabPath, err)
-		}
-		v, err := CharVocab(itos)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", vocabPath, err)
-		}
-		v.Description = fmt.Sprintf("%d characters from %s", len(itos), vocabPath)
-		return v, nil
-	}
-	return ReadBPEVocab(vocabPath)
-}
-
 func numElements(shape []int) int {
 	n := 1
 	for _, d := range shape {
 		n *= d
 	}
 	return n
-}
-
-func zeroBytes(n int) func() ([]byte, error) {
-	return func() ([]byte, error) { return make([]byte, n), nil }
-}
-
-// toF32Bytes returns n elements of dtype as little-endian float32 bytes;
-// F32 data is returned as it is.
-func toF32Bytes(dt SafetensorsDType, b []byte, n int) ([]byte, error) {
-	if dt == "F32" {
-		if len(b) != 4*n {
-			return nil, fmt.Errorf("%d bytes for %d float32 values", len(b), n)
-		}
-		return b, nil
-	}
-	vals := make([]float32, n)
-	if err := decodeFloats(vals, dt, b); err != nil {
-		return nil, err
-	}
-	out := make([]byte, 4*n)
-	for i, v := range vals {
-		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(v))
-	}
-	return out, nil
 }

@@ -14,8 +14,13 @@ import (
 	"testing"
 
 	"github.com/infer-go/infer"
+	"github.com/infer-go/infer/convert/internal/testsrc"
+	"github.com/infer-go/infer/convert/source"
+	"github.com/infer-go/infer/convert/vocab"
 	"github.com/infer-go/infer/internal/testref"
+	"github.com/infer-go/infer/model"
 	"github.com/infer-go/infer/quant"
+	"github.com/infer-go/infer/quantize"
 	"github.com/infer-go/infer/sampler"
 	"github.com/infer-go/infer/tokenizer"
 )
@@ -63,7 +68,14 @@ func convertNanoGPTTo(t *testing.T, src, ftName string, opts NanoGPTOptions) str
 
 func loadModel(t *testing.T, path, cacheType string) *infer.Model {
 	t.Helper()
-	m, err := infer.Load(path, infer.Options{Threads: 2, CacheType: cacheType, NoContextShift: true})
+	var ct model.CacheType // F16
+	if cacheType != "" {
+		var err error
+		if ct, err = model.ParseCacheType(cacheType); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := infer.Load(path, infer.Options{Threads: 2, CacheType: ct})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,22 +83,15 @@ func loadModel(t *testing.T, path, cacheType string) *infer.Model {
 	return m
 }
 
-// maxRelError is max|got-want| / max|want|.
-func maxRelError(got, want []float32) float64 {
-	var d, m float64
-	for i := range want {
-		d = max(d, math.Abs(float64(got[i]-want[i])))
-		m = max(m, math.Abs(float64(want[i])))
-	}
-	return d / m
-}
-
 // greedy generates until the context is full, taking the lowest id on ties.
 func greedy(t *testing.T, m *infer.Model, prompt []int32) []int32 {
 	t.Helper()
 	var out []int32
-	_, err := m.GenerateTokens(context.Background(), prompt, sampler.Params{Temp: 0}, -1, func(id int32) bool {
-		out = append(out, id)
+	p := sampler.DefaultParams()
+	p.Temp = 0
+	opts := infer.GenerateOptions{Sampler: p, NoContextShift: true}
+	_, err := m.GenerateTokens(context.Background(), prompt, opts, func(tok infer.Token) bool {
+		out = append(out, tok.ID)
 		return true
 	})
 	if err != nil {
@@ -131,7 +136,7 @@ func TestNanoGPTMatchesPyTorch(t *testing.T) {
 		if len(got) != len(want) || len(want) != len(tc.tokens)*ref.VocabSize {
 			t.Fatalf("%s: %d logits, PyTorch's file has %d", tc.name, len(got), len(want))
 		}
-		e := maxRelError(got, want)
+		e := relDiff(got, want)
 		t.Logf("%s: %d positions, max |logit - PyTorch| = %.2e x max|logit|", tc.name, len(tc.tokens), e)
 		if e > tol {
 			t.Errorf("%s: logits differ from PyTorch's by %.2e x max|logit|, want <= %g", tc.name, e, tol)
@@ -191,11 +196,11 @@ func TestNanoGPTQuantizedGreedy(t *testing.T) {
 // same GGUF tensors byte for byte and the same logits.
 func TestNanoGPTTorchMatchesSafetensors(t *testing.T) {
 	ckpt := testref.Path(t, "nanogpt", "ckpt.pt")
-	tf, err := OpenTorch(ckpt)
+	tf, err := source.OpenTorch(ckpt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tensors []stTensor
+	var tensors []testsrc.Tensor
 	for _, nt := range tf.Tensors() {
 		name, ok := strings.CutPrefix(nt.Name, "model.")
 		if !ok || isCausalMask(name) || name == "lm_head.weight" {
@@ -205,13 +210,13 @@ func TestNanoGPTTorchMatchesSafetensors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tensors = append(tensors, stTensor{name, "F32", nt.Shape, b})
+		tensors = append(tensors, testsrc.Tensor{Name: name, DType: "F32", Shape: nt.Shape, Data: b})
 	}
 	tf.Close()
 	dir := t.TempDir()
 	st := filepath.Join(dir, "model.safetensors")
 	meta := map[string]string{"model_args": `{"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": 128, "bias": true, "vocab_size": 65}`}
-	if err := os.WriteFile(st, encodeSafetensors(meta, tensors...), 0o644); err != nil {
+	if err := os.WriteFile(st, testsrc.Safetensors(meta, tensors...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	opts := NanoGPTOptions{Vocab: testref.Path(t, "nanogpt", "meta.pkl")}
@@ -242,7 +247,7 @@ func TestNanoGPTTorchMatchesSafetensors(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !slices.Equal(lt, ls) {
-		t.Errorf("logits differ between the ckpt.pt and safetensors conversions (by %.2e x max)", maxRelError(lt, ls))
+		t.Errorf("logits differ between the ckpt.pt and safetensors conversions (by %.2e x max)", relDiff(lt, ls))
 	}
 }
 
@@ -302,7 +307,7 @@ func TestNanoGPTTokenizerMatchesCharIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	itos, err := ReadMetaPKL(testref.Path(t, "nanogpt", "meta.pkl"))
+	itos, err := vocab.ReadMetaPKL(testref.Path(t, "nanogpt", "meta.pkl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +350,7 @@ func TestNanoGPTDirectTypeMatchesQuantize(t *testing.T) {
 	f32 := convertNanoGPTTo(t, src, "F32", NanoGPTOptions{})
 	twoStep := filepath.Join(t.TempDir(), "two-step.gguf")
 	q8, _ := ParseQuantFileType("Q8_0")
-	if _, err := QuantizeFile(f32, twoStep, q8, QuantizeOptions{}); err != nil {
+	if _, err := quantize.File(f32, twoStep, q8, quantize.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	a, _ := os.ReadFile(direct)
@@ -355,23 +360,10 @@ func TestNanoGPTDirectTypeMatchesQuantize(t *testing.T) {
 	}
 }
 
-// writeMetaPKL writes a meta.pkl as nanoGPT's prepare.py does (protocol 2
-// is enough for dicts of ints and strings).
+// writeMetaPKL writes nanoGPT's meta.pkl for a character vocabulary.
 func writeMetaPKL(t *testing.T, path string, chars []string) {
 	t.Helper()
-	str := func(s string) string { return pkStr(s) }
-	num := func(n int) string { return "M" + string(binary.LittleEndian.AppendUint16(nil, uint16(n))) }
-	var b strings.Builder
-	b.WriteString("\x80\x02}(" + str("vocab_size") + num(len(chars)) + str("itos") + "}(")
-	for i, c := range chars {
-		b.WriteString(num(i) + str(c))
-	}
-	b.WriteString("u" + str("stoi") + "}(")
-	for i, c := range chars {
-		b.WriteString(str(c) + num(i))
-	}
-	b.WriteString("uu.")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(path, testsrc.MetaPKL(chars), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -385,23 +377,23 @@ type synthNanoGPT struct {
 	meta                       map[string]string
 }
 
-func (s synthNanoGPT) tensors() []stTensor {
+func (s synthNanoGPT) tensors() []testsrc.Tensor {
 	e, v := s.embd, s.vocab
 	seed := 0
-	mk := func(name string, shape ...int) stTensor {
+	mk := func(name string, shape ...int) testsrc.Tensor {
 		seed++
 		k := seed
-		t := f32Tensor(s.prefix+name, shape, func(i int) float32 { return float32(math.Sin(float64(i*7+k*13))) * 0.1 })
+		t := testsrc.F32Tensor(s.prefix+name, shape, func(i int) float32 { return float32(math.Sin(float64(i*7+k*13))) * 0.1 })
 		if s.dtype == "F16" {
-			vals, _ := t.float32s()
-			t.data, t.dtype = nil, "F16"
+			vals, _ := tensorFloats(t)
+			t.Data, t.DType = nil, "F16"
 			for _, x := range vals {
-				t.data = binary.LittleEndian.AppendUint16(t.data, f16(x))
+				t.Data = binary.LittleEndian.AppendUint16(t.Data, quant.F32ToF16(x))
 			}
 		}
 		return t
 	}
-	ts := []stTensor{mk("transformer.wte.weight", v, e), mk("transformer.wpe.weight", s.block, e)}
+	ts := []testsrc.Tensor{mk("transformer.wte.weight", v, e), mk("transformer.wpe.weight", s.block, e)}
 	for i := range s.layers {
 		p := fmt.Sprintf("transformer.h.%d.", i)
 		ts = append(ts, mk(p+"ln_1.weight", e), mk(p+"attn.c_attn.weight", 3*e, e), mk(p+"attn.c_proj.weight", e, e),
@@ -418,16 +410,15 @@ func (s synthNanoGPT) tensors() []stTensor {
 	return ts
 }
 
-func (t stTensor) float32s() ([]float32, error) {
-	out := make([]float32, numElements(t.shape))
-	return out, decodeFloats(out, SafetensorsDType(t.dtype), t.data)
+// tensorFloats decodes a test tensor's values.
+func tensorFloats(t testsrc.Tensor) ([]float32, error) {
+	out := make([]float32, numElements(t.Shape))
+	return out, source.DecodeFloats(out, source.SafetensorsDType(t.DType), t.Data)
 }
-
-func f16(x float32) uint16 { return quant.F32ToF16(x) }
 
 // write puts the model and a character meta.pkl in a new directory and
 // returns the safetensors path.
-func (s synthNanoGPT) write(t *testing.T, tensors []stTensor) string {
+func (s synthNanoGPT) write(t *testing.T, tensors []testsrc.Tensor) string {
 	t.Helper()
 	dir := t.TempDir()
 	chars := make([]string, s.vocab)
@@ -436,7 +427,7 @@ func (s synthNanoGPT) write(t *testing.T, tensors []stTensor) string {
 	}
 	writeMetaPKL(t, filepath.Join(dir, "meta.pkl"), chars)
 	path := filepath.Join(dir, "model.safetensors")
-	if err := os.WriteFile(path, encodeSafetensors(s.meta, tensors...), 0o644); err != nil {
+	if err := os.WriteFile(path, testsrc.Safetensors(s.meta, tensors...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -465,17 +456,17 @@ func TestNanoGPTSynthetic(t *testing.T) {
 			}
 			f := openGGUF(t, out)
 			for _, st := range tensors {
-				want, err := st.float32s()
+				want, err := tensorFloats(st)
 				if err != nil {
 					t.Fatal(err)
 				}
-				gg := ggufName(strings.TrimPrefix(st.name, s.prefix))
+				gg := ggufName(strings.TrimPrefix(st.Name, s.prefix))
 				ti, ok := f.Tensor(gg)
 				if !ok {
-					t.Fatalf("no %s for %s", gg, st.name)
+					t.Fatalf("no %s for %s", gg, st.Name)
 				}
 				if got := decode(t, ti); !slices.Equal(got, want) {
-					t.Errorf("%s differs from %s", gg, st.name)
+					t.Errorf("%s differs from %s", gg, st.Name)
 				}
 			}
 			if !s.bias {
@@ -503,16 +494,16 @@ func ggufName(nano string) string {
 
 func TestNanoGPTErrors(t *testing.T) {
 	s := synthNanoGPT{layers: 1, embd: 32, vocab: 40, block: 16, bias: true, dtype: "F32"}
-	drop := func(name string) func([]stTensor) []stTensor {
-		return func(ts []stTensor) []stTensor {
-			return slices.DeleteFunc(ts, func(t stTensor) bool { return t.name == name })
+	drop := func(name string) func([]testsrc.Tensor) []testsrc.Tensor {
+		return func(ts []testsrc.Tensor) []testsrc.Tensor {
+			return slices.DeleteFunc(ts, func(t testsrc.Tensor) bool { return t.Name == name })
 		}
 	}
-	reshape := func(name string, shape ...int) func([]stTensor) []stTensor {
-		return func(ts []stTensor) []stTensor {
+	reshape := func(name string, shape ...int) func([]testsrc.Tensor) []testsrc.Tensor {
+		return func(ts []testsrc.Tensor) []testsrc.Tensor {
 			for i := range ts {
-				if ts[i].name == name {
-					ts[i] = f32Tensor(name, shape, func(int) float32 { return 0 })
+				if ts[i].Name == name {
+					ts[i] = testsrc.F32Tensor(name, shape, func(int) float32 { return 0 })
 				}
 			}
 			return ts
@@ -520,7 +511,7 @@ func TestNanoGPTErrors(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		edit   func([]stTensor) []stTensor
+		edit   func([]testsrc.Tensor) []testsrc.Tensor
 		meta   map[string]string
 		opts   NanoGPTOptions
 		vocab  int               // characters in meta.pkl; 0: the model's
@@ -533,8 +524,8 @@ func TestNanoGPTErrors(t *testing.T) {
 		{name: "n_head not dividing", opts: NanoGPTOptions{NHead: 5}, want: "not a multiple of n_head 5"},
 		{name: "model_args disagree", meta: map[string]string{"model_args": `{"n_head": 2, "n_embd": 64}`}, want: "n_embd = 64, but the tensors' shapes give 32"},
 		{name: "flag disagrees", opts: NanoGPTOptions{NHead: 2, NLayer: 3}, want: "n_layer 3 was given, but the model has 1"},
-		{name: "extra tensor", edit: func(ts []stTensor) []stTensor {
-			return append(ts, f32Tensor("extra.weight", []int{2}, func(int) float32 { return 0 }))
+		{name: "extra tensor", edit: func(ts []testsrc.Tensor) []testsrc.Tensor {
+			return append(ts, testsrc.F32Tensor("extra.weight", []int{2}, func(int) float32 { return 0 }))
 		}, opts: NanoGPTOptions{NHead: 2}, want: "extra.weight (shape [2]) is not part of a nanoGPT GPT"},
 		{name: "vocab too big", vocab: 41, opts: NanoGPTOptions{NHead: 2}, want: "41 tokens but the model's embedding only 40 rows"},
 		{name: "truncated", opts: NanoGPTOptions{NHead: 2}, broken: func(p string) {
@@ -639,7 +630,7 @@ func TestNanoGPTVocabFromGPT2Files(t *testing.T) {
 
 	s := synthNanoGPT{layers: 1, embd: 32, vocab: 50304, block: 16, bias: true, dtype: "F32", meta: map[string]string{"model_args": `{"n_head": 2}`}}
 	src := filepath.Join(dir, "model.safetensors")
-	if err := os.WriteFile(src, encodeSafetensors(s.meta, s.tensors()...), 0o644); err != nil {
+	if err := os.WriteFile(src, testsrc.Safetensors(s.meta, s.tensors()...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	inp, err := os.ReadFile(testref.Path(t, "vocab", "ggml-vocab-gpt-2.gguf.inp"))
@@ -671,58 +662,4 @@ func TestNanoGPTVocabFromGPT2Files(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestCharVocabMultibyte(t *testing.T) {
-	v, err := CharVocab([]string{"a", "é", "€", "\n"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"Ã ©", "â Ĥ", "âĤ ¬"}
-	if !slices.Equal(v.Merges, want) || v.Tokens[1] != "Ã©" || v.Tokens[2] != "âĤ¬" || v.Tokens[3] != "Ċ" {
-		t.Errorf("tokens %q merges %q, want merges %q", v.Tokens, v.Merges, want)
-	}
-	if v.EOS != -1 {
-		t.Errorf("EOS %d without any candidate character", v.EOS)
-	}
-	for _, bad := range [][]string{{"a", "a"}, {"a", ""}, {"\xff"}} {
-		if _, err := CharVocab(bad); err == nil {
-			t.Errorf("%q: no error", bad)
-		}
-	}
-}
-
-func TestParseMetaPKLErrors(t *testing.T) {
-	dir := t.TempDir()
-	good := filepath.Join(dir, "meta.pkl")
-	writeMetaPKL(t, good, []string{"a", "b"})
-	itos, err := ReadMetaPKL(good)
-	if err != nil || !slices.Equal(itos, []string{"a", "b"}) {
-		t.Fatalf("itos %q %v", itos, err)
-	}
-	b, _ := os.ReadFile(good)
-	for name, data := range map[string][]byte{
-		"truncated": b[:len(b)-5],
-		"class":     []byte("\x80\x02cos\nsystem\n(" + pkStr("ls") + "tR."),
-		"not dict":  []byte("\x80\x02]."),
-		"no itos":   []byte("\x80\x02}(" + pkStr("vocab_size") + "K\x01u."),
-		"gap":       []byte("\x80\x02}(" + pkStr("itos") + "}(K\x00" + pkStr("a") + "K\x02" + pkStr("b") + "uu."),
-	} {
-		if _, err := parseMetaPKL(data); err == nil {
-			t.Errorf("%s: no error", name)
-		}
-	}
-}
-
-func FuzzParseMetaPKL(f *testing.F) {
-	f.Add([]byte("\x80\x02}(" + pkStr("vocab_size") + "K\x02" + pkStr("itos") + "}(K\x00" + pkStr("a") + "K\x01" + pkStr("b") + "uu."))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		itos, err := parseMetaPKL(data)
-		if err != nil {
-			return
-		}
-		if _, err := CharVocab(itos); err != nil {
-			return
-		}
-	})
 }

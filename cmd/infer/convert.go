@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/infer-go/infer/convert"
+	"github.com/infer-go/infer/convert/source"
 )
 
 func init() {
@@ -66,7 +67,7 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 		return usagef("want an output file: -o out.gguf")
 	}
 	src := rest[0]
-	kind, err := convert.DetectSource(src)
+	kind, err := source.Detect(src)
 	if err != nil {
 		return err
 	}
@@ -74,15 +75,15 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	if typeFlagSet(fs) {
 		lmType = *typeName
 	}
-	if kind == convert.SourceHF || kind == convert.SourceLlama2C {
+	if kind == source.KindHF || kind == source.KindLlama2C {
 		return convertLM(kind, src, *out, lmType, *name, &lm, stdout, stderr)
 	}
-	if (kind == convert.SourceTorch || kind == convert.SourceSafetensors) && convert.IsNanoGPT(src) {
+	if (kind == source.KindTorch || kind == source.KindSafetensors) && convert.IsNanoGPT(src) {
 		return convertNanoGPT(src, *out, *typeName, *name, &nanoGPT, stdout, stderr)
 	}
-	if kind == convert.SourceSafetensors && convert.IsHFDir(filepath.Dir(src)) {
+	if kind == source.KindSafetensors && source.IsHFDir(filepath.Dir(src)) {
 		// A model.safetensors inside a Hugging Face directory: the directory.
-		return convertLM(convert.SourceHF, filepath.Dir(src), *out, lmType, *name, &lm, stdout, stderr)
+		return convertLM(source.KindHF, filepath.Dir(src), *out, lmType, *name, &lm, stdout, stderr)
 	}
 	typ, err := parseWeightType(*typeName)
 	if err != nil {
@@ -108,16 +109,16 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	var m *convert.MLP
 	const supportedSources = "infer converts nanoGPT ckpt.pt or model.safetensors, Hugging Face GPT-2 and Llama directories, llama2.c .bin checkpoints, and MLPs from numpy .npz or PyTorch state_dicts"
 	switch kind {
-	case convert.SourceNPZ:
+	case source.KindNPZ:
 		m, err = convert.MLPFromNPZ(src, opts)
-	case convert.SourceTorch:
+	case source.KindTorch:
 		m, err = convert.MLPFromTorch(src, opts)
 		if err != nil {
 			err = fmt.Errorf("%w\n(from PyTorch files infer converts only MLP state_dicts of Linear layers and nanoGPT checkpoints)", err)
 		}
-	case convert.SourceGGUF:
+	case source.KindGGUF:
 		return fmt.Errorf("%s is already a GGUF file", src)
-	case convert.SourceTorchLegacy, convert.SourceSafetensors:
+	case source.KindTorchLegacy, source.KindSafetensors:
 		return fmt.Errorf("%s: converting a %v is not supported (%s)", src, kind, supportedSources)
 	default:
 		return fmt.Errorf("%s: unrecognised source (%s)", src, supportedSources)

@@ -9,6 +9,8 @@ import (
 	"os/signal"
 
 	"github.com/infer-go/infer/convert"
+	"github.com/infer-go/infer/convert/source"
+	"github.com/infer-go/infer/quantize"
 )
 
 // lmFlags are the convert flags for Hugging Face directories and llama2.c
@@ -34,15 +36,15 @@ func typeFlagSet(fs *flag.FlagSet) bool {
 // convertLM converts a Hugging Face model directory or a llama2.c
 // checkpoint (kind) to a GGUF of scheme typeName ("" keeps the source's
 // precision).
-func convertLM(kind convert.SourceKind, src, out, typeName, name string, f *lmFlags, stdout, stderr io.Writer) error {
-	var ft convert.QuantFileType
+func convertLM(kind source.Kind, src, out, typeName, name string, f *lmFlags, stdout, stderr io.Writer) error {
+	var ft quantize.FileType
 	if typeName != "" {
 		var err error
-		if ft, err = convert.ParseQuantFileType(typeName); err != nil {
+		if ft, err = quantize.ParseFileType(typeName); err != nil {
 			return usagef("--type: %v", err)
 		}
 	}
-	if kind == convert.SourceHF && f.tokenizer != "" {
+	if kind == source.KindHF && f.tokenizer != "" {
 		return usagef("--tokenizer is for llama2.c checkpoints; a Hugging Face directory brings its own tokenizer files")
 	}
 	// Ctrl-C stops between batches of rows; the writer then leaves no output.
@@ -51,12 +53,12 @@ func convertLM(kind convert.SourceKind, src, out, typeName, name string, f *lmFl
 	bar := newQuantizeProgress(stderr)
 	opts := convert.LMOptions{
 		Type: ft, Name: name,
-		Warn:            func(msg string) { fmt.Fprintf(stderr, "warning: %s\n", msg) },
-		QuantizeOptions: convert.QuantizeOptions{Pure: f.pure, Context: ctx, Progress: bar.update},
+		Warn:    func(msg string) { fmt.Fprintf(stderr, "warning: %s\n", msg) },
+		Options: quantize.Options{Pure: f.pure, Context: ctx, Progress: bar.update},
 	}
-	var res *convert.QuantizeResult
+	var res *quantize.Result
 	var err error
-	if kind == convert.SourceHF {
+	if kind == source.KindHF {
 		res, err = convert.ConvertHF(src, out, opts)
 	} else {
 		res, err = convert.ConvertLlama2C(src, f.tokenizer, out, opts)
@@ -76,15 +78,15 @@ func convertLM(kind convert.SourceKind, src, out, typeName, name string, f *lmFl
 }
 
 // fileTypeOf names the scheme a conversion used, for the summary.
-func fileTypeOf(res *convert.QuantizeResult, ft convert.QuantFileType) convert.QuantFileType {
+func fileTypeOf(res *quantize.Result, ft quantize.FileType) quantize.FileType {
 	if ft.Name != "" {
 		return ft
 	}
 	// The source's precision: the type most elements ended up in.
-	best, n := convert.QuantFileType{Name: "F32"}, uint64(0)
+	best, n := quantize.FileType{Name: "F32"}, uint64(0)
 	for _, s := range res.Summary() {
 		if s.Elements > n {
-			if t, err := convert.ParseQuantFileType(s.Type.String()); err == nil {
+			if t, err := quantize.ParseFileType(s.Type.String()); err == nil {
 				best, n = t, s.Elements
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 
 	"github.com/infer-go/infer/convert"
+	"github.com/infer-go/infer/quantize"
 )
 
 // nanoGPTFlags are the convert flags for nanoGPT checkpoints.
@@ -29,7 +30,7 @@ func (f *nanoGPTFlags) register(fs *flag.FlagSet) {
 // GGUF of scheme typeName (f32, f16, q8_0, q4_k_m, ... as infer quantize
 // takes them).
 func convertNanoGPT(src, out, typeName, name string, f *nanoGPTFlags, stdout, stderr io.Writer) error {
-	ft, err := convert.ParseQuantFileType(typeName)
+	ft, err := quantize.ParseFileType(typeName)
 	if err != nil {
 		return usagef("--type: %v", err)
 	}
@@ -50,9 +51,7 @@ func convertNanoGPT(src, out, typeName, name string, f *nanoGPTFlags, stdout, st
 	if err != nil {
 		return err
 	}
-	if res.Quantized != nil {
-		printFallbacks(stderr, res.Quantized)
-	}
+	printFallbacks(stderr, res.Written)
 	a := res.Args
 	fmt.Fprintf(stdout, "%s -> %s: gpt2 (nanoGPT), %d layers, %d heads, n_embd %d, context %d, vocabulary %s\n",
 		src, out, a.NLayer, a.NHead, a.NEmbd, a.BlockSize, res.Vocab)

@@ -15,7 +15,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/infer-go/infer/convert"
+	"github.com/infer-go/infer/quantize"
 )
 
 func init() {
@@ -46,7 +46,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		return usagef("want in.gguf out.gguf TYPE, have %d arguments (see infer quantize -h)", len(rest))
 	}
 	in, out := rest[0], rest[1]
-	ft, err := convert.ParseQuantFileType(rest[2])
+	ft, err := quantize.ParseFileType(rest[2])
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -59,7 +59,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newQuantizeProgress(stderr)
-	res, err := convert.QuantizeFile(in, out, ft, convert.QuantizeOptions{
+	res, err := quantize.File(in, out, ft, quantize.Options{
 		Pure: *pure, Threads: *threads, Context: ctx, Progress: bar.update,
 	})
 	bar.finish()
@@ -74,7 +74,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 
 func quantTypeNames() string {
 	var names []string
-	for _, ft := range convert.QuantFileTypes() {
+	for _, ft := range quantize.FileTypes() {
 		names = append(names, ft.Name)
 	}
 	return strings.Join(names, ", ")
@@ -127,7 +127,7 @@ func (p *quantizeProgress) finish() {
 
 // printFallbacks warns, as llama-quantize does, about tensors whose rows do
 // not fit the type the rules chose.
-func printFallbacks(w io.Writer, res *convert.QuantizeResult) {
+func printFallbacks(w io.Writer, res *quantize.Result) {
 	n := 0
 	for _, t := range res.Tensors {
 		if t.Fallback {
@@ -147,7 +147,7 @@ func printFallbacks(w io.Writer, res *convert.QuantizeResult) {
 
 // printRequantized warns when weights were already quantized: llama-quantize
 // refuses them without --allow-requantize, since the errors compound.
-func printRequantized(w io.Writer, res *convert.QuantizeResult) {
+func printRequantized(w io.Writer, res *quantize.Result) {
 	n := 0
 	from := map[string]bool{}
 	for _, t := range res.Tensors {
@@ -164,7 +164,7 @@ func printRequantized(w io.Writer, res *convert.QuantizeResult) {
 
 // printQuantizeSummary prints, per output type, the tensors, their sizes
 // before and after and the bits per weight, then the totals and the time.
-func printQuantizeSummary(w io.Writer, res *convert.QuantizeResult, ft convert.QuantFileType, out string) {
+func printQuantizeSummary(w io.Writer, res *quantize.Result, ft quantize.FileType, out string) {
 	const mib = 1 << 20
 	bpw := func(bytes, elems uint64) float64 { return float64(bytes) * 8 / float64(max(elems, 1)) }
 	row := func(name string, tensors int, from, to, elems uint64) {

@@ -1,9 +1,12 @@
-package convert
+package source
 
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
+
+	"github.com/nlpodyssey/gopickle/pickle"
 )
 
 // pickleArg is how an opcode's argument is laid out after the opcode byte.
@@ -140,4 +143,28 @@ func checkPickle(p []byte) error {
 		}
 	}
 	return fmt.Errorf("pickle ends without STOP")
+}
+
+// ParsePlainPickle unpickles a pickle of plain values only (dicts, lists,
+// tuples, strings, numbers, booleans, None), such as nanoGPT's meta.pkl:
+// a pickle that names any class or function, or uses persistent ids, is
+// refused, and nothing in it is ever called. Dicts come back as gopickle's
+// *types.Dict (read them with TorchItems).
+func ParsePlainPickle(data []byte) (root any, err error) {
+	if err := checkPickle(data); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			root, err = nil, fmt.Errorf("malformed pickle: %v", r)
+		}
+	}()
+	u := pickle.NewUnpickler(bytes.NewReader(data))
+	u.FindClass = func(module, name string) (any, error) {
+		return nil, fmt.Errorf("the pickle names %s.%s: want plain values only", module, name)
+	}
+	u.PersistentLoad = func(any) (any, error) {
+		return nil, errors.New("persistent ids are not expected in a pickle of plain values")
+	}
+	return u.Load()
 }

@@ -1,10 +1,10 @@
-package convert
+package vocab
 
 // The vocabulary of a Hugging Face model directory, written as llama.cpp's
 // converter writes it (tokenizer.ggml.*, tokenizer.chat_template):
 //
 //   - SentencePiece models (Llama 1/2, Mistral) from tokenizer.model, read
-//     by a small protobuf reader (hf_spm.go): pieces, scores and piece
+//     by a small protobuf reader (spm.go): pieces, scores and piece
 //     types exactly as _create_vocab_sentencepiece writes them.
 //   - Without tokenizer.model, a Llama tokenizer.json that is a BPE model
 //     with byte fallback is written as an SPM vocabulary, as llama.cpp's
@@ -34,21 +34,32 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/infer-go/infer/convert/source"
 	"github.com/infer-go/infer/gguf"
 )
 
-// llama.cpp's token types (llama_token_type / gguf TokenType).
+// llama.cpp's token types (llama_token_type, tokenizer.ggml.token_type).
 const (
-	tokenNormal      int32 = 1
-	tokenUnknown     int32 = 2
-	tokenControl     int32 = 3
-	tokenUserDefined int32 = 4
-	tokenUnused      int32 = 5
-	tokenByte        int32 = 6
+	TokenNormal      int32 = 1
+	TokenUnknown     int32 = 2
+	TokenControl     int32 = 3
+	TokenUserDefined int32 = 4
+	TokenUnused      int32 = 5
+	TokenByte        int32 = 6
 )
 
 // maxTokenizerJSON bounds tokenizer.json, the one large JSON file.
 const maxTokenizerJSON = 512 << 20
+
+// warner passes notes that do not stop a conversion to the caller's Warn;
+// nil drops them.
+type warner func(msg string)
+
+func (w warner) warnf(format string, args ...any) {
+	if w != nil {
+		w(fmt.Sprintf(format, args...))
+	}
+}
 
 // tokenizerJSON is what the converter reads of a tokenizer.json.
 type tokenizerJSON struct {
@@ -78,7 +89,7 @@ type hfAddedToken struct {
 type hfTokenizerFiles struct {
 	dir    string
 	json   *tokenizerJSON
-	config hfConfig // tokenizer_config.json
+	config source.HFConfig // tokenizer_config.json
 }
 
 func readHFTokenizerFiles(dir string) (*hfTokenizerFiles, error) {
@@ -99,7 +110,7 @@ func readHFTokenizerFiles(dir string) (*hfTokenizerFiles, error) {
 	}
 	path = filepath.Join(dir, "tokenizer_config.json")
 	if _, err := os.Stat(path); err == nil {
-		raw, err := readHFJSON(path)
+		raw, err := source.ReadHFJSON(path)
 		if err != nil {
 			return nil, err
 		}
@@ -127,29 +138,46 @@ type hfVocab struct {
 	addSpacePrefix *bool
 }
 
-// appendVocab appends the tokenizer.* keys for the model in h (arch
-// "llama" or "gpt2"; nVocab rows in the embedding) to kv.
-func appendVocab(kv []gguf.KV, h *hfDir, arch string, nVocab int, opts *LMOptions) ([]gguf.KV, error) {
-	files, err := readHFTokenizerFiles(h.dir)
+// HFOptions describe the model a Hugging Face vocabulary is for.
+type HFOptions struct {
+	// NVocab is the rows of the model's embedding: the vocabulary is padded
+	// to it (0: the tokenizer's own size).
+	NVocab int
+	// SentencePiece is set for architectures whose vocabularies
+	// convert_hf_to_gguf.py writes as SentencePiece ("llama") when the
+	// directory has a tokenizer.model or a SentencePiece-style
+	// tokenizer.json; otherwise the vocabulary is byte-level BPE ("gpt2").
+	SentencePiece bool
+	// Warn, if set, receives notes that do not stop the conversion.
+	Warn func(msg string)
+}
+
+// FromHFDir reads the vocabulary of the Hugging Face model directory dir
+// (config is its config.json, for the special token ids it gives) and
+// returns its tokenizer.* keys as convert_hf_to_gguf.py writes them.
+func FromHFDir(dir string, config source.HFConfig, opts HFOptions) ([]gguf.KV, error) {
+	warn, nVocab := warner(opts.Warn), opts.NVocab
+	files, err := readHFTokenizerFiles(dir)
 	if err != nil {
 		return nil, err
 	}
 	var v *hfVocab
 	switch {
-	case arch == "llama" && files.exists("tokenizer.model"):
-		v, err = spmModelVocab(files, nVocab, opts)
-	case arch == "llama" && files.json != nil && files.json.isSPMStyle():
+	case opts.SentencePiece && files.exists("tokenizer.model"):
+		v, err = spmModelVocab(files, nVocab, warn)
+	case opts.SentencePiece && files.json != nil && files.json.isSPMStyle():
 		v, err = spmJSONVocab(files, nVocab)
 	default:
-		v, err = bpeVocab(files, nVocab, opts)
+		v, err = bpeVocab(files, nVocab, warn)
 	}
 	if err != nil {
 		return nil, err
 	}
-	sv, err := loadSpecialVocab(files, h.config, len(v.tokens), v.model == "gpt2", opts)
+	sv, err := loadSpecialVocab(files, config, len(v.tokens), v.model == "gpt2", warn)
 	if err != nil {
 		return nil, err
 	}
+	var kv []gguf.KV
 	add := func(key string, val any) { kv = append(kv, gguf.KV{Key: key, Value: gguf.ValueOf(val)}) }
 	add("tokenizer.ggml.model", v.model)
 	add("tokenizer.ggml.pre", v.pre)
@@ -162,8 +190,8 @@ func appendVocab(kv []gguf.KV, h *hfDir, arch string, nVocab int, opts *LMOption
 	if v.addSpacePrefix != nil {
 		add("tokenizer.ggml.add_space_prefix", *v.addSpacePrefix)
 	}
-	if arch == "llama" && files.config != nil {
-		if b, ok := files.config.boolean("add_prefix_space"); ok && v.addSpacePrefix == nil {
+	if opts.SentencePiece && files.config != nil {
+		if b, ok := files.config.Bool("add_prefix_space"); ok && v.addSpacePrefix == nil {
 			add("tokenizer.ggml.add_space_prefix", b)
 		}
 	}
@@ -193,7 +221,7 @@ func (tj *tokenizerJSON) bpeVocabMap() (map[string]int, error) {
 // pairs (transformers 4.45 and later), whose spaces are written as U+0120
 // the way gguf-py's SpecialVocab does.
 func (tj *tokenizerJSON) merges() ([]string, error) {
-	if isJSONNull(tj.Model.Merges) {
+	if source.IsJSONNull(tj.Model.Merges) {
 		return nil, nil
 	}
 	var strs []string
@@ -250,10 +278,27 @@ func (f *hfTokenizerFiles) addedTokens() (map[int]hfAddedToken, error) {
 	return added, nil
 }
 
+// addedTokensJSON reads added_tokens.json (token to id), the slow
+// tokenizers' list of added tokens; nil when there is none.
+func (f *hfTokenizerFiles) addedTokensJSON() (map[string]int, error) {
+	if !f.exists("added_tokens.json") {
+		return nil, nil
+	}
+	raw, err := source.ReadHFJSON(filepath.Join(f.dir, "added_tokens.json"))
+	if err != nil {
+		return nil, err
+	}
+	var added map[string]int
+	if err := json.Unmarshal(raw, &added); err != nil {
+		return nil, fmt.Errorf("added_tokens.json: %w", err)
+	}
+	return added, nil
+}
+
 // addedTokensDecoder reads tokenizer_config.json's added_tokens_decoder.
 func (f *hfTokenizerFiles) addedTokensDecoder() (map[int]hfAddedToken, error) {
 	out := map[int]hfAddedToken{}
-	if f.config == nil || !f.config.has("added_tokens_decoder") {
+	if f.config == nil || !f.config.Has("added_tokens_decoder") {
 		return out, nil
 	}
 	var dec map[string]hfAddedToken
@@ -273,7 +318,7 @@ func (f *hfTokenizerFiles) addedTokensDecoder() (map[int]hfAddedToken, error) {
 
 // bpeVocab is get_vocab_base: the byte-level BPE vocabulary, padded with
 // [PADn] tokens up to the embedding's rows.
-func bpeVocab(f *hfTokenizerFiles, nVocab int, opts *LMOptions) (*hfVocab, error) {
+func bpeVocab(f *hfTokenizerFiles, nVocab int, warn warner) (*hfVocab, error) {
 	v := &hfVocab{model: "gpt2"}
 	var vocab map[string]int
 	var err error
@@ -287,11 +332,11 @@ func bpeVocab(f *hfTokenizerFiles, nVocab int, opts *LMOptions) (*hfVocab, error
 		}
 		pre, ok := detectPreTokenizer(f.json)
 		if !ok {
-			opts.warnf("tokenizer.json: pre-tokenizer not recognised; writing tokenizer.ggml.pre \"default\" (tokenization may differ from the model's)")
+			warn.warnf("tokenizer.json: pre-tokenizer not recognised; writing tokenizer.ggml.pre \"default\" (tokenization may differ from the model's)")
 		}
 		v.pre = pre
 	case f.exists("vocab.json") && f.exists("merges.txt"):
-		raw, err := readHFJSON(filepath.Join(f.dir, "vocab.json"))
+		raw, err := source.ReadHFJSON(filepath.Join(f.dir, "vocab.json"))
 		if err != nil {
 			return nil, err
 		}
@@ -307,19 +352,13 @@ func bpeVocab(f *hfTokenizerFiles, nVocab int, opts *LMOptions) (*hfVocab, error
 	if err != nil {
 		return nil, err
 	}
-	if f.exists("added_tokens.json") {
-		raw, err := readHFJSON(filepath.Join(f.dir, "added_tokens.json"))
-		if err != nil {
-			return nil, err
-		}
-		var extra map[string]int
-		if err := json.Unmarshal(raw, &extra); err != nil {
-			return nil, fmt.Errorf("added_tokens.json: %w", err)
-		}
-		for content, id := range extra {
-			if _, ok := added[id]; !ok {
-				added[id] = hfAddedToken{ID: id, Content: content}
-			}
+	extra, err := f.addedTokensJSON()
+	if err != nil {
+		return nil, err
+	}
+	for content, id := range extra {
+		if _, ok := added[id]; !ok {
+			added[id] = hfAddedToken{ID: id, Content: content}
 		}
 	}
 	reverse := map[int]string{}
@@ -350,18 +389,18 @@ func bpeVocab(f *hfTokenizerFiles, nVocab int, opts *LMOptions) (*hfVocab, error
 		tok, ok := reverse[i]
 		switch {
 		case !ok:
-			v.tokens[i], v.types[i] = fmt.Sprintf("[PAD%d]", i), tokenUnused
+			v.tokens[i], v.types[i] = fmt.Sprintf("[PAD%d]", i), TokenUnused
 		case isAdded(added, i, tok):
 			a := added[i]
 			if a.Special || looksSpecial(tok) {
-				v.types[i] = tokenControl
+				v.types[i] = TokenControl
 			} else {
 				tok = strings.ReplaceAll(tok, "\u2581", " ")
-				v.types[i] = tokenUserDefined
+				v.types[i] = TokenUserDefined
 			}
 			v.tokens[i] = tok
 		default:
-			v.tokens[i], v.types[i] = tok, tokenNormal
+			v.tokens[i], v.types[i] = tok, TokenNormal
 		}
 	}
 	return v, nil
@@ -428,13 +467,13 @@ func spmJSONVocab(f *hfTokenizerFiles, nVocab int) (*hfVocab, error) {
 		if !ok {
 			return nil, fmt.Errorf("tokenizer.json: no token has id %d (of %d)", id, base)
 		}
-		typ := tokenNormal
+		typ := TokenNormal
 		score := float32(0)
 		switch {
 		case isByteToken(tok):
-			typ = tokenByte
+			typ = TokenByte
 		case special[id]:
-			typ = tokenControl
+			typ = TokenControl
 		default:
 			if r, ok := rank[tok]; ok {
 				score = -float32(r)
@@ -458,9 +497,9 @@ func spmJSONVocab(f *hfTokenizerFiles, nVocab int) (*hfVocab, error) {
 			return nil, fmt.Errorf("tokenizer.json: added token ids are not consecutive after the %d base tokens (id %d)", base, id)
 		}
 		t := added[id]
-		typ := tokenUserDefined
+		typ := TokenUserDefined
 		if special[id] {
-			typ = tokenControl
+			typ = TokenControl
 		}
 		v.tokens = append(v.tokens, t.Content)
 		v.scores = append(v.scores, -1000)
@@ -472,7 +511,7 @@ func spmJSONVocab(f *hfTokenizerFiles, nVocab int) (*hfVocab, error) {
 	for i := len(v.tokens); i < nVocab; i++ {
 		v.tokens = append(v.tokens, fmt.Sprintf("[PAD%d]", i))
 		v.scores = append(v.scores, -1000)
-		v.types = append(v.types, tokenUnused)
+		v.types = append(v.types, TokenUnused)
 	}
 	return v, nil
 }
@@ -485,17 +524,17 @@ func isByteToken(s string) bool { return len(s) == 6 && byteTokenRE.MatchString(
 // special_tokens_map.json) names: transformers' all_special_tokens.
 func (f *hfTokenizerFiles) specialTokenContents() []string {
 	var out []string
-	collect := func(c hfConfig) {
+	collect := func(c source.HFConfig) {
 		for _, typ := range []string{"bos", "eos", "unk", "sep", "pad", "cls", "mask"} {
 			if s, ok := tokenContent(c, typ+"_token"); ok {
 				out = append(out, s)
 			}
 		}
-		if c.has("additional_special_tokens") {
+		if c.Has("additional_special_tokens") {
 			var list []json.RawMessage
 			if json.Unmarshal(c["additional_special_tokens"], &list) == nil {
 				for _, raw := range list {
-					if s, ok := tokenContent(hfConfig{"t": raw}, "t"); ok {
+					if s, ok := tokenContent(source.HFConfig{"t": raw}, "t"); ok {
 						out = append(out, s)
 					}
 				}
@@ -505,8 +544,8 @@ func (f *hfTokenizerFiles) specialTokenContents() []string {
 	if f.config != nil {
 		collect(f.config)
 	}
-	if raw, err := readHFJSON(filepath.Join(f.dir, "special_tokens_map.json")); err == nil {
-		var c hfConfig
+	if raw, err := source.ReadHFJSON(filepath.Join(f.dir, "special_tokens_map.json")); err == nil {
+		var c source.HFConfig
 		if json.Unmarshal(raw, &c) == nil {
 			collect(c)
 		}
@@ -516,8 +555,8 @@ func (f *hfTokenizerFiles) specialTokenContents() []string {
 
 // tokenContent reads a token entry of tokenizer_config.json: a string, or
 // an AddedToken object with "content".
-func tokenContent(c hfConfig, key string) (string, bool) {
-	if !c.has(key) {
+func tokenContent(c source.HFConfig, key string) (string, bool) {
+	if !c.Has(key) {
 		return "", false
 	}
 	var s string
@@ -557,7 +596,7 @@ var splitRegexPre = map[string]string{
 // detectPreTokenizer names llama.cpp's pre-tokenizer for tj (see the file
 // comment); ok is false when it is not one infer recognises.
 func detectPreTokenizer(tj *tokenizerJSON) (string, bool) {
-	if !isJSONNull(tj.Normalizer) || isJSONNull(tj.PreTokenizer) {
+	if !source.IsJSONNull(tj.Normalizer) || source.IsJSONNull(tj.PreTokenizer) {
 		return "default", false
 	}
 	var root preTokenizerJSON

@@ -1,4 +1,4 @@
-package convert
+package source
 
 import (
 	"archive/zip"
@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
@@ -389,16 +388,12 @@ type NPZ struct {
 
 // ReadNPZ reads every array of a .npz file (np.savez or np.savez_compressed).
 func ReadNPZ(path string) (*NPZ, error) {
-	f, err := os.Open(path)
+	f, size, err := openSized(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	z, err := ReadNPZFrom(f, st.Size())
+	z, err := ReadNPZFrom(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -1,11 +1,18 @@
-package convert
-
-// Quantization of a GGUF model, the way llama.cpp's llama-quantize does it
-// (src/llama-quant.cpp at the reference commit): the same tensors are
-// quantized, the _S/_M/_L mixtures give the same tensors more bits, rows that
-// do not fit a type's blocks fall back to the same types, and because quant
-// reproduces ggml's reference quantizers byte for byte, the output is the
-// file llama-quantize writes without an importance matrix.
+// Package quantize writes GGUF models with their weights in one of
+// llama.cpp's quantization schemes (Q8_0, Q4_K_M ...), the way llama.cpp's
+// llama-quantize does it (src/llama-quant.cpp at the reference commit): the
+// same tensors are quantized, the _S/_M/_L mixtures give the same tensors
+// more bits, rows that do not fit a type's blocks fall back to the same
+// types, and because quant reproduces ggml's reference quantizers byte for
+// byte, File writes the file llama-quantize writes without an importance
+// matrix.
+//
+// File requantizes a GGUF file. Plan and Write are the same planner and
+// streaming writer for models that come from elsewhere (convert's
+// converters, synth's generated weights): they give each tensor its type by
+// the same rules and write the tensors one at a time, so that memory stays
+// near one tensor's size whatever the model's.
+package quantize
 
 import (
 	"context"
@@ -23,8 +30,8 @@ import (
 	"github.com/infer-go/infer/quant"
 )
 
-// QuantizeOptions tune QuantizeFile.
-type QuantizeOptions struct {
+// Options tune File and Write.
+type Options struct {
 	// Pure gives every quantizable tensor the scheme's base type: no
 	// mixture rules, no special output or embedding types (llama-quantize
 	// --pure). Row lengths that do not fit still fall back.
@@ -39,8 +46,8 @@ type QuantizeOptions struct {
 	Context context.Context
 }
 
-// QuantizeResult describes a finished run.
-type QuantizeResult struct {
+// Result describes a finished run.
+type Result struct {
 	Tensors []TensorPlan // in output order
 	Elapsed time.Duration
 }
@@ -55,7 +62,7 @@ type TypeSummary struct {
 }
 
 // Summary totals r's tensors by output type, in ggml type order.
-func (r *QuantizeResult) Summary() []TypeSummary {
+func (r *Result) Summary() []TypeSummary {
 	byType := map[quant.Type]*TypeSummary{}
 	for i := range r.Tensors {
 		t := &r.Tensors[i]
@@ -80,13 +87,13 @@ func (r *QuantizeResult) Summary() []TypeSummary {
 	return out
 }
 
-// QuantizeFile writes out, a copy of the GGUF model in with its weight
-// matrices converted to scheme ft, like llama-quantize. Tensors are streamed
-// one at a time, so memory stays near one tensor's size; the file is written
+// File writes out, a copy of the GGUF model in with its weight matrices
+// converted to scheme ft, like llama-quantize. Tensors are streamed one at a
+// time, so memory stays near one tensor's size; the file is written
 // atomically, so on any error (or cancellation) out is left as it was.
-func QuantizeFile(in, out string, ft QuantFileType, opts QuantizeOptions) (*QuantizeResult, error) {
+func File(in, out string, ft FileType, opts Options) (*Result, error) {
 	start := time.Now()
-	if err := checkDistinct(in, out); err != nil {
+	if err := CheckDistinct(in, out); err != nil {
 		return nil, err
 	}
 	f, err := gguf.Open(in)
@@ -98,7 +105,7 @@ func QuantizeFile(in, out string, ft QuantFileType, opts QuantizeOptions) (*Quan
 	if n, err := f.Uint32("split.count"); err == nil && n > 1 {
 		return nil, fmt.Errorf("%s is one of %d parts of a split model; merge the parts first", in, n)
 	}
-	plans, err := PlanQuantization(f, ft, opts.Pure)
+	plans, err := PlanFile(f, ft, opts.Pure)
 	if err != nil {
 		return nil, err
 	}
@@ -117,17 +124,23 @@ func QuantizeFile(in, out string, ft QuantFileType, opts QuantizeOptions) (*Quan
 	w.AddKV("general.quantization_version", gguf.ValueOf(uint32(2)))
 	w.AddKV("general.file_type", gguf.ValueOf(ft.ID))
 
-	return writePlanned(w, out, plans, start, &opts, func(ctx context.Context, dst io.Writer, p *TensorPlan, threads int, progress func(uint64)) error {
-		return convertTensor(ctx, dst, p.src, p.To, threads, progress)
-	})
+	res, err := Write(w, out, plans, opts, func(p *TensorPlan) (*gguf.TensorInfo, error) { return p.src, nil })
+	if err != nil {
+		return nil, err
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
 }
 
-// writePlanned adds the planned tensors to w in order, each one's data
-// written by convert (given the run's context and thread count and a
-// callback that takes the elements it has done), writes w to out and
-// reports the run that began at start.
-func writePlanned(w *gguf.Writer, out string, plans []TensorPlan, start time.Time, opts *QuantizeOptions,
-	convert func(ctx context.Context, dst io.Writer, p *TensorPlan, threads int, progress func(uint64)) error) (*QuantizeResult, error) {
+// Write adds the planned tensors to w, whose metadata the caller has set,
+// and writes w to out atomically: on any error (or cancellation) out is left
+// as it was. Each tensor's data is asked of source while it is written, then
+// converted to its planned type (To) and dropped, so that one tensor at a
+// time is held in memory; source returns the tensor with its data, of shape
+// Dims, in any type quant can decode (usually From). Elapsed covers the
+// writing.
+func Write(w *gguf.Writer, out string, plans []TensorPlan, opts Options, source func(p *TensorPlan) (*gguf.TensorInfo, error)) (*Result, error) {
+	start := time.Now()
 	threads := opts.Threads
 	if threads <= 0 {
 		threads = runtime.NumCPU()
@@ -149,7 +162,24 @@ func writePlanned(w *gguf.Writer, out string, plans []TensorPlan, start time.Tim
 			}
 		}
 		err := w.AddTensorFunc(p.Name, p.To, p.Dims, func(dst io.Writer) error {
-			return convert(ctx, dst, p, threads, progress)
+			src, err := source(p)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(src.Dims, p.Dims) {
+				return fmt.Errorf("tensor %q: shape %v, planned as %v", p.Name, src.Dims, p.Dims)
+			}
+			want, err := tensorBytes(src)
+			if err != nil {
+				return fmt.Errorf("tensor %q: %w", p.Name, err)
+			}
+			if uint64(len(src.Data)) != want {
+				return fmt.Errorf("tensor %q: %d bytes of %s %v, want %d", p.Name, len(src.Data), src.Type, src.Dims, want)
+			}
+			if err := convertTensor(ctx, dst, src, p.To, threads, progress); err != nil {
+				return fmt.Errorf("tensor %q: %w", p.Name, err)
+			}
+			return nil
 		})
 		if err != nil {
 			return nil, err
@@ -161,12 +191,22 @@ func writePlanned(w *gguf.Writer, out string, plans []TensorPlan, start time.Tim
 	for i := range plans {
 		plans[i].src = nil // the mapping is about to go
 	}
-	return &QuantizeResult{Tensors: plans, Elapsed: time.Since(start)}, nil
+	return &Result{Tensors: plans, Elapsed: time.Since(start)}, nil
 }
 
-// checkDistinct refuses to write a model over itself: the output replaces the
-// file the input is mapped from.
-func checkDistinct(in, out string) error {
+// tensorBytes is the size of t's data: whole rows of its type.
+func tensorBytes(t *gguf.TensorInfo) (uint64, error) {
+	rowLen := rowLength(t)
+	size, err := t.Type.RowSize(int(rowLen))
+	if err != nil {
+		return 0, err
+	}
+	return uint64(size) * (t.NumElements() / rowLen), nil
+}
+
+// CheckDistinct refuses to write a model over one of its inputs: the output
+// replaces the file the input is read (or mapped) from.
+func CheckDistinct(in, out string) error {
 	ai, err1 := filepath.Abs(in)
 	ao, err2 := filepath.Abs(out)
 	if err1 == nil && err2 == nil && ai == ao {

@@ -1,19 +1,15 @@
-package convert
+package source
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"io"
-	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/nlpodyssey/gopickle/types"
 
+	"github.com/infer-go/infer/convert/internal/testsrc"
 	"github.com/infer-go/infer/internal/testref"
 )
 
@@ -67,17 +63,6 @@ func TestOpenTorchNanoGPT(t *testing.T) {
 	if _, ok := byName["model.transformer.h.0.attn.bias"]; !ok {
 		t.Error("no causal-mask buffer model.transformer.h.0.attn.bias")
 	}
-	// A nanoGPT checkpoint is not an MLP: the converter says so.
-	if _, err := MLPFromTorch(testref.Path(t, "nanogpt", "ckpt.pt"), MLPOptions{}); err == nil {
-		t.Error("MLPFromTorch accepted nanoGPT's checkpoint")
-	}
-}
-
-// pickle opcodes for hand-written test pickles.
-func pkStr(s string) string {
-	b := []byte{'X'}
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(s)))
-	return string(append(b, s...))
 }
 
 // tensorPickle is a state_dict {name: tensor} of one float32 tensor with
@@ -86,31 +71,23 @@ func pkStr(s string) string {
 func tensorPickle(name, size, stride string, numel int) []byte {
 	var b strings.Builder
 	b.WriteString("\x80\x02ccollections\nOrderedDict\nq\x00)R(")
-	b.WriteString(pkStr(name))
+	b.WriteString(testsrc.PickleString(name))
 	b.WriteString("ctorch._utils\n_rebuild_tensor_v2\n((")
-	b.WriteString(pkStr("storage") + "ctorch\nFloatStorage\n" + pkStr("0") + pkStr("cpu"))
+	b.WriteString(testsrc.PickleString("storage") + "ctorch\nFloatStorage\n" + testsrc.PickleString("0") + testsrc.PickleString("cpu"))
 	b.WriteString("J" + string(binary.LittleEndian.AppendUint32(nil, uint32(numel))))
 	b.WriteString("tQK\x00" + size + stride + "\x89h\x00)Rtq\x01R")
 	b.WriteString("u.")
 	return []byte(b.String())
 }
 
-func f32Bytes(v ...float32) []byte {
-	var b []byte
-	for _, x := range v {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
-	}
-	return b
-}
-
 func torchZip(t testing.TB, pkl []byte, storage []byte) []byte {
-	return zipBytes(t, zipEntry{"archive/data.pkl", pkl}, zipEntry{"archive/data/0", storage}, zipEntry{"archive/version", []byte("3\n")})
+	return testsrc.Zip(t, testsrc.ZipEntry{Name: "archive/data.pkl", Data: pkl}, testsrc.ZipEntry{Name: "archive/data/0", Data: storage}, testsrc.ZipEntry{Name: "archive/version", Data: []byte("3\n")})
 }
 
 func TestReadTorchSynthetic(t *testing.T) {
 	// (2, 3) tensor, strides (3, 1).
 	pkl := tensorPickle("w", "(K\x02K\x03t", "(K\x03K\x01t", 6)
-	data := torchZip(t, pkl, f32Bytes(1, 2, 3, 4, 5, 6))
+	data := torchZip(t, pkl, testsrc.F32Bytes(1, 2, 3, 4, 5, 6))
 	f, err := ReadTorch(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +104,7 @@ func TestReadTorchSynthetic(t *testing.T) {
 
 func TestReadTorchErrors(t *testing.T) {
 	good := tensorPickle("w", "(K\x02K\x03t", "(K\x03K\x01t", 6)
-	six := f32Bytes(1, 2, 3, 4, 5, 6)
+	six := testsrc.F32Bytes(1, 2, 3, 4, 5, 6)
 	lying := []byte("\x80\x02X\xff\xff\xff\x7f")
 	for _, tt := range []struct {
 		name     string
@@ -138,8 +115,8 @@ func TestReadTorchErrors(t *testing.T) {
 		{"not a zip", []byte("this is not a checkpoint at all"), "not a PyTorch zip", false},
 		{"truncated zip", torchZip(t, good, six)[:100], "not a PyTorch zip", false},
 		{"legacy pickle", []byte("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."), "legacy", false},
-		{"no data.pkl", zipBytes(t, zipEntry{"archive/data/0", six}), "no data.pkl", false},
-		{"torchscript", zipBytes(t, zipEntry{"archive/data.pkl", good}, zipEntry{"archive/constants.pkl", good}), "TorchScript", false},
+		{"no data.pkl", testsrc.Zip(t, testsrc.ZipEntry{Name: "archive/data/0", Data: six}), "no data.pkl", false},
+		{"torchscript", testsrc.Zip(t, testsrc.ZipEntry{Name: "archive/data.pkl", Data: good}, testsrc.ZipEntry{Name: "archive/constants.pkl", Data: good}), "TorchScript", false},
 		{"foreign opcode", torchZip(t, []byte("\x80\x02\x96\x00\x00\x00\x00\x00\x00\x00\x00."), six), "opcode 0x96", false},
 		{"exec-style pickle", torchZip(t, []byte("cos\nsystem\n(S'true'\ntR."), six), "opcode 0x53", false},
 		{"lying string length", torchZip(t, lying, six), "past the end", false},
@@ -147,7 +124,7 @@ func TestReadTorchErrors(t *testing.T) {
 		{"non-contiguous", torchZip(t, tensorPickle("w", "(K\x02K\x03t", "(K\x01K\x02t", 6), six), "not contiguous", false},
 		{"view past storage", torchZip(t, tensorPickle("w", "(K\x03K\x03t", "(K\x03K\x01t", 6), six), "exceed", false},
 		{"short storage", torchZip(t, good, six[:20]), "20 bytes, want 24", true},
-		{"missing storage", zipBytes(t, zipEntry{"archive/data.pkl", good}), "data/0", true},
+		{"missing storage", testsrc.Zip(t, testsrc.ZipEntry{Name: "archive/data.pkl", Data: good}), "data/0", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f, err := ReadTorch(bytes.NewReader(tt.data), int64(len(tt.data)))
@@ -175,68 +152,12 @@ func TestReadTorchRunsNothing(t *testing.T) {
 	}
 }
 
-// patchedTorch copies the reference .pt with data.pkl edited by fn.
-func patchedTorch(t *testing.T, fn func([]byte) []byte) string {
-	t.Helper()
-	src := testref.Path(t, "mnist", "mlp_784_128_64_10.pt")
-	zr, err := zip.OpenReader(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	var entries []zipEntry
-	for _, zf := range zr.File {
-		rc, err := zf.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		if strings.HasSuffix(zf.Name, "/data.pkl") {
-			b = fn(b)
-		}
-		entries = append(entries, zipEntry{zf.Name, b})
-	}
-	p := filepath.Join(t.TempDir(), "patched.pt")
-	if err := os.WriteFile(p, zipBytes(t, entries...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func TestMLPFromTorchErrors(t *testing.T) {
-	rename := func(from, to string) func([]byte) []byte {
-		return func(b []byte) []byte { return bytes.Replace(b, []byte(from), []byte(to), 1) }
-	}
-	for _, tt := range []struct {
-		name  string
-		patch func([]byte) []byte
-		want  string
-	}{
-		{"missing bias", rename("fc2.bias", "fc2.bia_"), "has no fc2.bias"},
-		{"stray tensor", rename("fc3.weight", "fc3.scale_"), "tensor fc3.scale_ is not part of a Linear layer"},
-		// fc1 and fc2 weights swapped: fc2 (128x784) meets fc2.bias (64).
-		{"shape mismatch", func(b []byte) []byte {
-			b = rename("fc1.weight", "fcX.weight")(b)
-			b = rename("fc2.weight", "fc1.weight")(b)
-			return rename("fcX.weight", "fc2.weight")(b)
-		}, "fc2.bias has shape [64], want (128)"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := MLPFromTorch(patchedTorch(t, tt.patch), MLPOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error %v, want one mentioning %q", err, tt.want)
-			}
-		})
-	}
-}
-
 func FuzzReadTorch(f *testing.F) {
 	f.Add(tensorPickle("w", "(K\x02K\x03t", "(K\x03K\x01t", 6))
 	f.Add(tensorPickle("w", "(K\x02K\x03t", "(K\x01K\x02t", 6))
 	f.Add([]byte("\x80\x02}q\x00(X\x01\x00\x00\x00a]q\x01(K\x01G?\xf0\x00\x00\x00\x00\x00\x00\x88Ne\x85u."))
 	f.Fuzz(func(t *testing.T, pkl []byte) {
-		data := torchZip(t, pkl, f32Bytes(1, 2, 3, 4, 5, 6))
+		data := torchZip(t, pkl, testsrc.F32Bytes(1, 2, 3, 4, 5, 6))
 		tf, err := ReadTorch(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			return

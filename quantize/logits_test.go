@@ -1,4 +1,4 @@
-package convert
+package quantize
 
 import (
 	"encoding/json"
@@ -54,12 +54,12 @@ func TestQuantizedModelsMatchLlamaCpp(t *testing.T) {
 			refAll := testref.ReadF32File(t, testref.Path(t, "ref", "logits", tc.ref+".logits_all.f32"), n*vocab)
 			refGen := testref.ReadF32File(t, testref.Path(t, "ref", "logits", tc.ref+".gen_logits.f32"), len(ref.Greedy)*vocab)
 
-			ft, err := ParseQuantFileType(tc.typ)
+			ft, err := ParseFileType(tc.typ)
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := filepath.Join(t.TempDir(), "q.gguf")
-			if _, err := QuantizeFile(src, out, ft, QuantizeOptions{}); err != nil {
+			if _, err := File(src, out, ft, Options{}); err != nil {
 				t.Fatal(err)
 			}
 			f, err := gguf.Open(out)

@@ -1,4 +1,4 @@
-package convert
+package quantize
 
 // The plan of a quantization: which type each tensor of a model gets under
 // one of llama.cpp's schemes (llama_tensor_get_type in src/llama-quant.cpp
@@ -14,9 +14,9 @@ import (
 	"github.com/infer-go/infer/quant"
 )
 
-// QuantFileType is one of llama.cpp's llama_ftype values: a quantization
-// scheme for a whole model.
-type QuantFileType struct {
+// FileType is one of llama.cpp's llama_ftype values: a quantization scheme
+// for a whole model.
+type FileType struct {
 	Name string // as llama-quantize spells it: "Q4_K_M"
 	// ID is the LLAMA_FTYPE value, written as general.file_type.
 	ID uint32
@@ -25,9 +25,9 @@ type QuantFileType struct {
 	Base quant.Type
 }
 
-// quantFileTypes are the schemes infer can produce: every one whose tensor
-// types quant can quantize to without an importance matrix.
-var quantFileTypes = []QuantFileType{
+// fileTypes are the schemes infer can produce: every one whose tensor types
+// quant can quantize to without an importance matrix.
+var fileTypes = []FileType{
 	{"F32", 0, quant.F32},
 	{"F16", 1, quant.F16},
 	{"BF16", 32, quant.BF16},
@@ -48,8 +48,8 @@ var quantFileTypes = []QuantFileType{
 	{"Q6_K", 18, quant.Q6_K},
 }
 
-// quantFileTypeAliases are llama-quantize's short names for the _M mixtures.
-var quantFileTypeAliases = map[string]string{"Q3_K": "Q3_K_M", "Q4_K": "Q4_K_M", "Q5_K": "Q5_K_M"}
+// fileTypeAliases are llama-quantize's short names for the _M mixtures.
+var fileTypeAliases = map[string]string{"Q3_K": "Q3_K_M", "Q4_K": "Q4_K_M", "Q5_K": "Q5_K_M"}
 
 // llama_ftype ids the mixture rules test.
 const (
@@ -63,28 +63,28 @@ const (
 	ftypeIQ4  = 25
 )
 
-// QuantFileTypes lists the schemes ParseQuantFileType accepts.
-func QuantFileTypes() []QuantFileType { return slices.Clone(quantFileTypes) }
+// FileTypes lists the schemes ParseFileType accepts.
+func FileTypes() []FileType { return slices.Clone(fileTypes) }
 
-// ParseQuantFileType finds a scheme by name, case-insensitively ("q4_k_m",
+// ParseFileType finds a scheme by name, case-insensitively ("q4_k_m",
 // "Q8_0", and llama-quantize's "Q4_K" for Q4_K_M), or by its numeric
 // llama_ftype id ("15").
-func ParseQuantFileType(s string) (QuantFileType, error) {
+func ParseFileType(s string) (FileType, error) {
 	name := strings.ToUpper(strings.TrimSpace(s))
-	if alias, ok := quantFileTypeAliases[name]; ok {
+	if alias, ok := fileTypeAliases[name]; ok {
 		name = alias
 	}
 	id, numErr := strconv.ParseUint(name, 10, 32)
-	for _, ft := range quantFileTypes {
+	for _, ft := range fileTypes {
 		if ft.Name == name || (numErr == nil && uint64(ft.ID) == id) {
 			return ft, nil
 		}
 	}
-	names := make([]string, len(quantFileTypes))
-	for i, ft := range quantFileTypes {
+	names := make([]string, len(fileTypes))
+	for i, ft := range fileTypes {
 		names[i] = ft.Name
 	}
-	return QuantFileType{}, fmt.Errorf("unknown quantization type %q; valid types: %s (or their llama.cpp ftype numbers)",
+	return FileType{}, fmt.Errorf("unknown quantization type %q; valid types: %s (or their llama.cpp ftype numbers)",
 		s, strings.Join(names, ", "))
 }
 
@@ -104,11 +104,11 @@ type TensorPlan struct {
 	src      *gguf.TensorInfo
 }
 
-// PlanQuantization decides each tensor's output type for scheme ft, in the
-// order llama-quantize writes them (tensors outside blocks first, then block
-// by block, by name within each), which is also the order its mixture
-// counters see them.
-func PlanQuantization(f *gguf.File, ft QuantFileType, pure bool) ([]TensorPlan, error) {
+// PlanFile decides the output type of each tensor of f for scheme ft, in
+// the order llama-quantize writes them (tensors outside blocks first, then
+// block by block, by name within each), which is also the order its mixture
+// counters see them. pure is llama-quantize's --pure (Options.Pure).
+func PlanFile(f *gguf.File, ft FileType, pure bool) ([]TensorPlan, error) {
 	arch, _ := f.String("general.architecture")
 	hparam := func(key string) (uint32, bool) {
 		if v, err := f.Uint32(arch + "." + key); err == nil {
@@ -120,22 +120,24 @@ func PlanQuantization(f *gguf.File, ft QuantFileType, pure bool) ([]TensorPlan, 
 		}
 		return 0, false
 	}
-	return planTensors(planModel{arch: arch, hparam: hparam, tensors: f.Tensors}, ft, pure)
+	return Plan(Model{Arch: arch, HParam: hparam, Tensors: f.Tensors}, ft, pure)
 }
 
-// planModel is what the planner reads of a model: its architecture, the
+// Model is what the planner reads of a model: its architecture, the
 // hyperparameters of the mixture rules and its tensors.
-type planModel struct {
-	arch string
-	// hparam looks up the integer hyperparameter ARCH.key as llama.cpp
+type Model struct {
+	Arch string
+	// HParam looks up the integer hyperparameter ARCH.key as llama.cpp
 	// reads it; false: the model does not have it.
-	hparam  func(key string) (uint32, bool)
-	tensors []gguf.TensorInfo
+	HParam func(key string) (uint32, bool)
+	// Tensors need their Name, Dims, Type and Size; Data is not read.
+	Tensors []gguf.TensorInfo
 }
 
-// planTensors is PlanQuantization for any model, in a file or not.
-func planTensors(model planModel, ft QuantFileType, pure bool) ([]TensorPlan, error) {
-	tensors := model.tensors
+// Plan is PlanFile for any model, in a file or not: each tensor's type is
+// planned from its Type as it stands (From).
+func Plan(model Model, ft FileType, pure bool) ([]TensorPlan, error) {
+	tensors := model.Tensors
 	order := make([]int, len(tensors))
 	for i := range order {
 		order[i] = i
@@ -324,15 +326,15 @@ type mixture struct {
 	iFFNUp   int
 }
 
-func newMixture(model planModel, ft QuantFileType) *mixture {
-	m := &mixture{ft: ft.ID, arch: model.arch}
-	hp := model.hparam
+func newMixture(model Model, ft FileType) *mixture {
+	m := &mixture{ft: ft.ID, arch: model.Arch}
+	hp := model.HParam
 	if n, ok := hp("block_count"); ok {
 		m.nLayer = int(n)
 	} else {
 		// Not a llama.cpp model; count the blocks instead.
-		for i := range model.tensors {
-			m.nLayer = max(m.nLayer, blockIndex(model.tensors[i].Name)+1)
+		for i := range model.Tensors {
+			m.nLayer = max(m.nLayer, blockIndex(model.Tensors[i].Name)+1)
 		}
 	}
 	m.nHead, _ = hp("attention.head_count")
@@ -343,8 +345,8 @@ func newMixture(model planModel, ft QuantFileType) *mixture {
 	m.nExpert, _ = hp("expert_count")
 	// llama.cpp's LLM_TYPE_70B: an 80-layer llama with grouped-query attention.
 	m.is70B = m.arch == "llama" && m.nLayer == 80 && m.nHead != m.nHeadKV
-	for i := range model.tensors {
-		name := model.tensors[i].Name
+	for i := range model.Tensors {
+		name := model.Tensors[i].Name
 		if strings.Contains(name, "attn_v.weight") || strings.Contains(name, "attn_qkv.weight") ||
 			strings.Contains(name, "attn_kv_b.weight") {
 			m.nAttnV++

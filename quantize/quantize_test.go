@@ -1,4 +1,4 @@
-package convert
+package quantize
 
 import (
 	"bytes"
@@ -33,12 +33,12 @@ func TestQuantizeMatchesLlamaQuantize(t *testing.T) {
 	} {
 		t.Run(tc.typ, func(t *testing.T) {
 			ref := testref.Path(t, "models", tc.ref)
-			ft, err := ParseQuantFileType(tc.typ)
+			ft, err := ParseFileType(tc.typ)
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := filepath.Join(t.TempDir(), "out.gguf")
-			res, err := QuantizeFile(src, out, ft, QuantizeOptions{})
+			res, err := File(src, out, ft, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -264,11 +264,11 @@ func planFor(t *testing.T, kvs []gguf.KV, tensors []synthTensor, ftName string, 
 		t.Fatal(err)
 	}
 	defer f.Close()
-	ft, err := ParseQuantFileType(ftName)
+	ft, err := ParseFileType(ftName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plans, err := PlanQuantization(f, ft, pure)
+	plans, err := PlanFile(f, ft, pure)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,8 +454,8 @@ func TestFallbacks(t *testing.T) {
 func TestQuantizePure(t *testing.T) {
 	src := testref.Path(t, "models", "tiny-llama-256-f16.gguf")
 	out := filepath.Join(t.TempDir(), "pure.gguf")
-	ft, _ := ParseQuantFileType("q4_0")
-	if _, err := QuantizeFile(src, out, ft, QuantizeOptions{Pure: true}); err != nil {
+	ft, _ := ParseFileType("q4_0")
+	if _, err := File(src, out, ft, Options{Pure: true}); err != nil {
 		t.Fatal(err)
 	}
 	g, s := openGGUF(t, out), openGGUF(t, src)
@@ -511,11 +511,11 @@ func TestThreadCountIndependence(t *testing.T) {
 	ts := llamaTensors(3, 256, 96) // ffn_down rows fall back to Q5_0
 	ts = append(ts, synthTensor{"blk.0.ffn_up.extra.weight", []uint64{512, 37}, quant.F32, nil})
 	writeModel(t, src, llamaKVs(3, 4, 4), ts)
-	ft, _ := ParseQuantFileType("Q4_K_M")
+	ft, _ := ParseFileType("Q4_K_M")
 	var first []byte
 	for _, threads := range []int{1, 2, 3, 8} {
 		out := filepath.Join(dir, fmt.Sprintf("t%d.gguf", threads))
-		if _, err := QuantizeFile(src, out, ft, QuantizeOptions{Threads: threads}); err != nil {
+		if _, err := File(src, out, ft, Options{Threads: threads}); err != nil {
 			t.Fatal(err)
 		}
 		b, err := os.ReadFile(out)
@@ -530,49 +530,49 @@ func TestThreadCountIndependence(t *testing.T) {
 	}
 }
 
-func TestParseQuantFileType(t *testing.T) {
+func TestParseFileType(t *testing.T) {
 	for in, want := range map[string]string{
 		"Q4_K_M": "Q4_K_M", "q4_k_m": "Q4_K_M", "q4_k": "Q4_K_M", "15": "Q4_K_M", "bf16": "BF16",
 		"7": "Q8_0", " q6_k ": "Q6_K", "Q3_K_S": "Q3_K_S",
 	} {
-		ft, err := ParseQuantFileType(in)
+		ft, err := ParseFileType(in)
 		if err != nil || ft.Name != want {
-			t.Errorf("ParseQuantFileType(%q) = %v, %v; want %s", in, ft.Name, err, want)
+			t.Errorf("ParseFileType(%q) = %v, %v; want %s", in, ft.Name, err, want)
 		}
 	}
 	for _, in := range []string{"Q7_K", "", "IQ2_XXS", "99", "Q4_K_X"} {
-		_, err := ParseQuantFileType(in)
+		_, err := ParseFileType(in)
 		if err == nil || !strings.Contains(err.Error(), "Q4_K_M") || !strings.Contains(err.Error(), "Q8_0") {
-			t.Errorf("ParseQuantFileType(%q): error %v, want one listing the valid types", in, err)
+			t.Errorf("ParseFileType(%q): error %v, want one listing the valid types", in, err)
 		}
 	}
 }
 
 func TestQuantizeErrors(t *testing.T) {
 	dir := t.TempDir()
-	ft, _ := ParseQuantFileType("Q4_0")
+	ft, _ := ParseFileType("Q4_0")
 	src := filepath.Join(dir, "m.gguf")
 	writeModel(t, src, llamaKVs(1, 1, 1), llamaTensors(1, 64, 64))
 
-	if _, err := QuantizeFile(src, src, ft, QuantizeOptions{}); err == nil || !strings.Contains(err.Error(), "same file") {
+	if _, err := File(src, src, ft, Options{}); err == nil || !strings.Contains(err.Error(), "same file") {
 		t.Errorf("in == out: %v", err)
 	}
 	link := filepath.Join(dir, "link.gguf")
 	if err := os.Symlink(src, link); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := QuantizeFile(src, link, ft, QuantizeOptions{}); err == nil || !strings.Contains(err.Error(), "same file") {
+	if _, err := File(src, link, ft, Options{}); err == nil || !strings.Contains(err.Error(), "same file") {
 		t.Errorf("out a link to in: %v", err)
 	}
 	missing := filepath.Join(dir, "missing.gguf")
-	if _, err := QuantizeFile(missing, filepath.Join(dir, "o.gguf"), ft, QuantizeOptions{}); err == nil || !strings.Contains(err.Error(), "missing.gguf") {
+	if _, err := File(missing, filepath.Join(dir, "o.gguf"), ft, Options{}); err == nil || !strings.Contains(err.Error(), "missing.gguf") {
 		t.Errorf("missing input: %v", err)
 	}
 	notGGUF := filepath.Join(dir, "text.gguf")
 	if err := os.WriteFile(notGGUF, []byte("not a gguf file at all, just text"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := QuantizeFile(notGGUF, filepath.Join(dir, "o.gguf"), ft, QuantizeOptions{}); err == nil {
+	if _, err := File(notGGUF, filepath.Join(dir, "o.gguf"), ft, Options{}); err == nil {
 		t.Errorf("input not GGUF: no error")
 	}
 
@@ -581,7 +581,7 @@ func TestQuantizeErrors(t *testing.T) {
 	writeModel(t, bad, llamaKVs(1, 1, 1), []synthTensor{
 		{"blk.0.attn_q.weight", []uint64{256, 2}, quant.IQ2_XXS, make([]byte, 2*66)},
 	})
-	_, err := QuantizeFile(bad, filepath.Join(dir, "o.gguf"), ft, QuantizeOptions{})
+	_, err := File(bad, filepath.Join(dir, "o.gguf"), ft, Options{})
 	if err == nil || !strings.Contains(err.Error(), "blk.0.attn_q.weight") || !strings.Contains(err.Error(), "IQ2_XXS") {
 		t.Errorf("unsupported tensor type: %v", err)
 	}
@@ -591,7 +591,7 @@ func TestQuantizeErrors(t *testing.T) {
 		{"rope_freqs.weight", []uint64{32}, quant.I32, make([]byte, 128)},
 		{"blk.0.attn_q.weight", []uint64{64, 2}, quant.F32, nil},
 	})
-	if _, err := QuantizeFile(keep, filepath.Join(dir, "o.gguf"), ft, QuantizeOptions{}); err != nil {
+	if _, err := File(keep, filepath.Join(dir, "o.gguf"), ft, Options{}); err != nil {
 		t.Errorf("unsupported type on a tensor kept as it is: %v", err)
 	}
 	if entries, _ := filepath.Glob(filepath.Join(dir, ".*tmp*")); len(entries) > 0 {
@@ -605,7 +605,7 @@ func TestFailedWriteLeavesNoFile(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "m.gguf")
 	writeModel(t, src, llamaKVs(2, 4, 4), llamaTensors(2, 256, 512))
-	ft, _ := ParseQuantFileType("Q4_K_M")
+	ft, _ := ParseFileType("Q4_K_M")
 	for _, existing := range []bool{false, true} {
 		out := filepath.Join(dir, "out.gguf")
 		old := []byte("the previous output")
@@ -616,7 +616,7 @@ func TestFailedWriteLeavesNoFile(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		calls := 0
-		_, err := QuantizeFile(src, out, ft, QuantizeOptions{Context: ctx, Progress: func(string, uint64, uint64) {
+		_, err := File(src, out, ft, Options{Context: ctx, Progress: func(string, uint64, uint64) {
 			if calls++; calls == 3 {
 				cancel()
 			}

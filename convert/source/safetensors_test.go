@@ -1,8 +1,7 @@
-package convert
+package source
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -10,57 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/infer-go/infer/convert/internal/testsrc"
 	"github.com/infer-go/infer/internal/testref"
 	"github.com/infer-go/infer/quant"
 )
-
-// stTensor is a tensor for encodeSafetensors.
-type stTensor struct {
-	name  string
-	dtype string
-	shape []int
-	data  []byte
-}
-
-// f32Tensor makes an F32 stTensor of the given shape with values f(i).
-func f32Tensor(name string, shape []int, f func(i int) float32) stTensor {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	b := make([]byte, 4*n)
-	for i := range n {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f(i)))
-	}
-	return stTensor{name, "F32", shape, b}
-}
-
-// encodeSafetensors writes tensors the way the safetensors library does:
-// data in the given order, header padded with spaces to a multiple of 8.
-func encodeSafetensors(meta map[string]string, tensors ...stTensor) []byte {
-	header := map[string]any{}
-	if meta != nil {
-		header["__metadata__"] = meta
-	}
-	var body []byte
-	for _, t := range tensors {
-		shape := t.shape
-		if shape == nil {
-			shape = []int{}
-		}
-		header[t.name] = map[string]any{"dtype": t.dtype, "shape": shape, "data_offsets": []int{len(body), len(body) + len(t.data)}}
-		body = append(body, t.data...)
-	}
-	h, err := json.Marshal(header)
-	if err != nil {
-		panic(err)
-	}
-	for len(h)%8 != 0 {
-		h = append(h, ' ')
-	}
-	out := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
-	return append(append(out, h...), body...)
-}
 
 // rawSafetensors builds a file from a literal header, for malformed cases.
 func rawSafetensors(header string, body []byte) []byte {
@@ -77,14 +29,14 @@ func TestParseSafetensorsDTypes(t *testing.T) {
 		bf16 = le.AppendUint16(bf16, quant.F32ToBF16(v))
 		f64 = le.AppendUint64(f64, math.Float64bits(float64(v)))
 	}
-	data := encodeSafetensors(map[string]string{"format": "pt"},
-		f32Tensor("a.f32", []int{2, 2}, func(i int) float32 { return vals[i] }),
-		stTensor{"b.f16", "F16", []int{4}, f16},
-		stTensor{"c.bf16", "BF16", []int{1, 4}, bf16},
-		stTensor{"d.f64", "F64", []int{4}, f64},
-		stTensor{"e.i64", "I64", []int{2}, make([]byte, 16)},
-		stTensor{"f.scalar", "F32", nil, le.AppendUint32(nil, math.Float32bits(7))},
-		stTensor{"g.empty", "F32", []int{0, 3}, nil},
+	data := testsrc.Safetensors(map[string]string{"format": "pt"},
+		testsrc.F32Tensor("a.f32", []int{2, 2}, func(i int) float32 { return vals[i] }),
+		testsrc.Tensor{Name: "b.f16", DType: "F16", Shape: []int{4}, Data: f16},
+		testsrc.Tensor{Name: "c.bf16", DType: "BF16", Shape: []int{1, 4}, Data: bf16},
+		testsrc.Tensor{Name: "d.f64", DType: "F64", Shape: []int{4}, Data: f64},
+		testsrc.Tensor{Name: "e.i64", DType: "I64", Shape: []int{2}, Data: make([]byte, 16)},
+		testsrc.Tensor{Name: "f.scalar", DType: "F32", Shape: nil, Data: le.AppendUint32(nil, math.Float32bits(7))},
+		testsrc.Tensor{Name: "g.empty", DType: "F32", Shape: []int{0, 3}, Data: nil},
 	)
 	s, err := ParseSafetensors(data)
 	if err != nil {
@@ -173,7 +125,7 @@ func TestOpenSafetensorsErrors(t *testing.T) {
 	if _, err := OpenSafetensors(filepath.Join(dir, "missing.safetensors")); err == nil {
 		t.Error("missing file: no error")
 	}
-	good := encodeSafetensors(nil, f32Tensor("w", []int{4, 4}, func(i int) float32 { return float32(i) }))
+	good := testsrc.Safetensors(nil, testsrc.F32Tensor("w", []int{4, 4}, func(i int) float32 { return float32(i) }))
 	path := filepath.Join(dir, "cut.safetensors")
 	if err := os.WriteFile(path, good[:len(good)-5], 0o644); err != nil {
 		t.Fatal(err)
@@ -224,9 +176,9 @@ func TestOpenSafetensorsNanoGPT(t *testing.T) {
 }
 
 func FuzzParseSafetensors(f *testing.F) {
-	f.Add(encodeSafetensors(map[string]string{"format": "pt"},
-		f32Tensor("a", []int{2, 3}, func(i int) float32 { return float32(i) }),
-		stTensor{"b", "F16", []int{2}, []byte{0, 60, 0, 188}}))
+	f.Add(testsrc.Safetensors(map[string]string{"format": "pt"},
+		testsrc.F32Tensor("a", []int{2, 3}, func(i int) float32 { return float32(i) }),
+		testsrc.Tensor{Name: "b", DType: "F16", Shape: []int{2}, Data: []byte{0, 60, 0, 188}}))
 	f.Add(rawSafetensors(`{"a": {"dtype": "BF16", "shape": [], "data_offsets": [0, 2]}}`, []byte{1, 2}))
 	f.Add(rawSafetensors(`{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}`, make([]byte, 12)))
 	f.Fuzz(func(t *testing.T, data []byte) {

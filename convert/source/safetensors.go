@@ -1,4 +1,4 @@
-package convert
+package source
 
 // A reader of Hugging Face's safetensors format: an 8-byte little-endian
 // header length N, N bytes of JSON describing each tensor (dtype, shape, and
@@ -71,15 +71,15 @@ func (t *SafetensorsTensor) NumElements() int {
 // (F32, F16, BF16, F64) convert.
 func (t *SafetensorsTensor) Float32s() ([]float32, error) {
 	out := make([]float32, t.NumElements())
-	if err := decodeFloats(out, t.DType, t.Data); err != nil {
+	if err := DecodeFloats(out, t.DType, t.Data); err != nil {
 		return nil, fmt.Errorf("tensor %q: %w", t.Name, err)
 	}
 	return out, nil
 }
 
-// decodeFloats converts little-endian elements of a float dtype to float32;
-// src holds exactly len(dst) of them.
-func decodeFloats(dst []float32, dt SafetensorsDType, src []byte) error {
+// DecodeFloats converts little-endian elements of a float dtype (F32, F16,
+// BF16, F64) to float32; src holds exactly len(dst) of them.
+func DecodeFloats(dst []float32, dt SafetensorsDType, src []byte) error {
 	if dt.Size() == 0 || len(src) != len(dst)*dt.Size() {
 		return fmt.Errorf("%d bytes of %s for %d elements", len(src), dt, len(dst))
 	}

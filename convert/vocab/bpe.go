@@ -1,4 +1,4 @@
-package convert
+package vocab
 
 // Vocabularies for nanoGPT models, written as llama.cpp's byte-level BPE
 // ("gpt2") tokenizer: nanoGPT's character vocabulary from meta.pkl, or
@@ -15,22 +15,13 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/nlpodyssey/gopickle/pickle"
-
+	"github.com/infer-go/infer/convert/source"
 	"github.com/infer-go/infer/gguf"
 )
 
-// llama.cpp's token types (tokenizer.ggml.token_type).
-const (
-	tokenTypeNormal      = 1
-	tokenTypeControl     = 3
-	tokenTypeUserDefined = 4
-	tokenTypeUnused      = 5
-)
-
-// BPEVocab is a byte-level BPE vocabulary as GGUF stores it: token texts
+// BPE is a byte-level BPE vocabulary as GGUF stores it: token texts
 // in GPT-2's byte-to-unicode alphabet, types, merge rules.
-type BPEVocab struct {
+type BPE struct {
 	Tokens []string
 	Types  []int32
 	Merges []string
@@ -56,8 +47,9 @@ var gpt2ByteRunes = func() [256]rune {
 	return m
 }()
 
-// byteLevel spells s's bytes in GPT-2's byte alphabet.
-func byteLevel(s string) string {
+// ByteLevel spells s's bytes in GPT-2's byte alphabet (bytes_to_unicode), as
+// byte-level BPE vocabularies store token texts.
+func ByteLevel(s string) string {
 	var sb strings.Builder
 	for i := range len(s) {
 		sb.WriteRune(gpt2ByteRunes[s[i]])
@@ -73,13 +65,13 @@ func byteLevel(s string) string {
 // generation going. In Tiny Shakespeare "$" occurs once in 1.1M characters.
 var eosCandidates = []string{"$", "&", "`", "~", "^", "|", "#", "@", "%", "*", "_", "+", "=", "<", ">"}
 
-// CharVocab turns nanoGPT's character vocabulary (itos: id -> character)
+// FromChars turns nanoGPT's character vocabulary (itos: id -> character)
 // into byte-level BPE tokens: each character is one token whose text is its
 // UTF-8 bytes in GPT-2's byte alphabet. Characters of more than one byte
 // need merge rules to become one token again; ASCII needs none, so the
 // merge list of an ASCII vocabulary is empty.
-func CharVocab(itos []string) (*BPEVocab, error) {
-	v := &BPEVocab{BOS: -1, EOS: -1}
+func FromChars(itos []string) (*BPE, error) {
+	v := &BPE{BOS: -1, EOS: -1}
 	seen := map[string]int{}
 	merges := map[string]bool{}
 	for id, ch := range itos {
@@ -90,9 +82,9 @@ func CharVocab(itos []string) (*BPEVocab, error) {
 			return nil, fmt.Errorf("character %q has ids %d and %d", ch, prev, id)
 		}
 		seen[ch] = id
-		text := byteLevel(ch)
+		text := ByteLevel(ch)
 		v.Tokens = append(v.Tokens, text)
-		v.Types = append(v.Types, tokenTypeNormal)
+		v.Types = append(v.Types, TokenNormal)
 		// Merge the bytes left to right: "a b", then "ab c", ...
 		runes := []rune(text)
 		for i := 1; i < len(runes); i++ {
@@ -131,38 +123,25 @@ func ReadMetaPKL(path string) ([]string, error) {
 }
 
 func parseMetaPKL(data []byte) (itos []string, err error) {
-	if err := checkPickle(data); err != nil {
-		return nil, fmt.Errorf("meta.pkl: %w", err)
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			itos, err = nil, fmt.Errorf("meta.pkl: malformed pickle: %v", r)
-		}
-	}()
-	u := pickle.NewUnpickler(bytes.NewReader(data))
-	u.FindClass = func(module, name string) (any, error) {
-		return nil, fmt.Errorf("meta.pkl names %s.%s: want only dicts of ints and strings", module, name)
-	}
-	u.PersistentLoad = func(any) (any, error) { return nil, errors.New("meta.pkl: persistent ids are not expected") }
-	root, err := u.Load()
+	root, err := source.ParsePlainPickle(data)
 	if err != nil {
 		return nil, fmt.Errorf("meta.pkl: %w", err)
 	}
-	items, ok := TorchItems(root)
+	items, ok := source.TorchItems(root)
 	if !ok {
 		return nil, fmt.Errorf("meta.pkl: %T is not a dict", root)
 	}
-	var itosItems, stoiItems []TorchItem
+	var itosItems, stoiItems []source.TorchItem
 	vocabSize := -1
 	for _, it := range items {
 		switch it.Key {
 		case "itos":
-			itosItems, ok = TorchItems(it.Value)
+			itosItems, ok = source.TorchItems(it.Value)
 			if !ok {
 				return nil, errors.New("meta.pkl: itos is not a dict")
 			}
 		case "stoi":
-			stoiItems, _ = TorchItems(it.Value)
+			stoiItems, _ = source.TorchItems(it.Value)
 		case "vocab_size":
 			if vocabSize, ok = it.Value.(int); !ok {
 				return nil, fmt.Errorf("meta.pkl: vocab_size %v is not an integer", it.Value)
@@ -195,10 +174,61 @@ func parseMetaPKL(data []byte) (itos []string, err error) {
 	return itos, nil
 }
 
-// ReadBPEVocab reads a GPT-2-style BPE vocabulary: a Hugging Face
+// ForNanoGPT reads the vocabulary of the nanoGPT model in srcPath (a
+// ckpt.pt or model.safetensors) trained on dataset (its config.dataset, or
+// ""): the file at vocabPath (nanoGPT's meta.pkl, a tokenizer.json, or a
+// vocab.json with merges.txt beside it; a directory holding one of them),
+// or, when vocabPath is empty, meta.pkl beside srcPath, else
+// data/<dataset>/meta.pkl, where nanoGPT's sample.py looks for it.
+func ForNanoGPT(srcPath, dataset, vocabPath string) (*BPE, error) {
+	if vocabPath == "" {
+		candidates := []string{filepath.Join(filepath.Dir(srcPath), "meta.pkl")}
+		if dataset != "" && !strings.ContainsAny(dataset, `/\`) {
+			candidates = append(candidates, filepath.Join("data", dataset, "meta.pkl"),
+				filepath.Join(filepath.Dir(srcPath), "..", "data", dataset, "meta.pkl"))
+		}
+		for _, c := range candidates {
+			if _, err := os.Stat(c); err == nil {
+				vocabPath = c
+				break
+			}
+		}
+		if vocabPath == "" {
+			return nil, fmt.Errorf("%s: no vocabulary: no %s; give one with --vocab: nanoGPT's meta.pkl, or for GPT-2's BPE a tokenizer.json or a vocab.json (with merges.txt beside it)",
+				srcPath, strings.Join(candidates, " nor "))
+		}
+	}
+	if st, err := os.Stat(vocabPath); err == nil && st.IsDir() {
+		for _, f := range []string{"meta.pkl", "tokenizer.json", "vocab.json"} {
+			if _, err := os.Stat(filepath.Join(vocabPath, f)); err == nil {
+				vocabPath = filepath.Join(vocabPath, f)
+				break
+			}
+		}
+	}
+	data, err := os.ReadFile(vocabPath)
+	if err != nil {
+		return nil, fmt.Errorf("vocabulary: %w", err)
+	}
+	if len(data) > 0 && data[0] == 0x80 { // a pickle
+		itos, err := parseMetaPKL(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", vocabPath, err)
+		}
+		v, err := FromChars(itos)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", vocabPath, err)
+		}
+		v.Description = fmt.Sprintf("%d characters from %s", len(itos), vocabPath)
+		return v, nil
+	}
+	return ReadBPE(vocabPath)
+}
+
+// ReadBPE reads a GPT-2-style BPE vocabulary: a Hugging Face
 // tokenizer.json (model.vocab, model.merges, added_tokens), or a vocab.json
 // (token -> id) with the merges.txt beside it.
-func ReadBPEVocab(path string) (*BPEVocab, error) {
+func ReadBPE(path string) (*BPE, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -207,7 +237,7 @@ func ReadBPEVocab(path string) (*BPEVocab, error) {
 	if err := json.Unmarshal(data, &probe); err != nil {
 		return nil, fmt.Errorf("%s: not a JSON object: %w", path, err)
 	}
-	var v *BPEVocab
+	var v *BPE
 	// A tokenizer.json has a "model" object; a vocab.json maps tokens
 	// (GPT-2's include "model") to numbers.
 	if raw, ok := probe["model"]; ok && len(bytes.TrimSpace(raw)) > 0 && bytes.TrimSpace(raw)[0] == '{' {
@@ -228,7 +258,7 @@ func ReadBPEVocab(path string) (*BPEVocab, error) {
 	return v, nil
 }
 
-func parseTokenizerJSON(data []byte) (*BPEVocab, error) {
+func parseTokenizerJSON(data []byte) (*BPE, error) {
 	var tj struct {
 		Model struct {
 			Type   string            `json:"type"`
@@ -268,15 +298,15 @@ func parseTokenizerJSON(data []byte) (*BPEVocab, error) {
 			return nil, fmt.Errorf("tokenizer.json: added token %q has id %d, the vocabulary %d", at.Content, at.ID, prev)
 		}
 		vocab[at.Content] = at.ID
-		types[at.ID] = tokenTypeUserDefined
+		types[at.ID] = TokenUserDefined
 		if at.Special {
-			types[at.ID] = tokenTypeControl
+			types[at.ID] = TokenControl
 		}
 	}
 	return newBPEVocab(vocab, merges, types)
 }
 
-func parseVocabJSON(vocabJSON, mergesTxt []byte) (*BPEVocab, error) {
+func parseVocabJSON(vocabJSON, mergesTxt []byte) (*BPE, error) {
 	var vocab map[string]int
 	if err := json.Unmarshal(vocabJSON, &vocab); err != nil {
 		return nil, fmt.Errorf("vocab.json: want a map of token to id: %w", err)
@@ -295,9 +325,9 @@ func parseVocabJSON(vocabJSON, mergesTxt []byte) (*BPEVocab, error) {
 // newBPEVocab orders a token -> id map by id (the ids must be 0..n-1) and
 // checks the merges. "<|endoftext|>", GPT-2's only special token, is the
 // BOS and EOS and a control token.
-func newBPEVocab(vocab map[string]int, merges []string, types map[int]int32) (*BPEVocab, error) {
+func newBPEVocab(vocab map[string]int, merges []string, types map[int]int32) (*BPE, error) {
 	n := len(vocab)
-	v := &BPEVocab{Tokens: make([]string, n), Types: make([]int32, n), Merges: merges, BOS: -1, EOS: -1}
+	v := &BPE{Tokens: make([]string, n), Types: make([]int32, n), Merges: merges, BOS: -1, EOS: -1}
 	for tok, id := range vocab {
 		if id < 0 || id >= n || v.Tokens[id] != "" {
 			return nil, fmt.Errorf("token %q has id %d: want the ids 0..%d, each once", tok, id, n-1)
@@ -308,14 +338,14 @@ func newBPEVocab(vocab map[string]int, merges []string, types map[int]int32) (*B
 		v.Tokens[id] = tok
 	}
 	for id := range v.Types {
-		v.Types[id] = tokenTypeNormal
+		v.Types[id] = TokenNormal
 		if t, ok := types[id]; ok {
 			v.Types[id] = t
 		}
 	}
 	if id, ok := vocab["<|endoftext|>"]; ok {
 		v.BOS, v.EOS = int32(id), int32(id)
-		v.Types[id] = tokenTypeControl
+		v.Types[id] = TokenControl
 	}
 	for i, m := range merges {
 		// llama.cpp splits at the first space after the first byte.
@@ -329,32 +359,34 @@ func newBPEVocab(vocab map[string]int, merges []string, types map[int]int32) (*B
 	return v, nil
 }
 
-// padTo extends the vocabulary to n tokens with unused "[PAD<id>]" tokens,
+// PadTo extends the vocabulary to n tokens with unused "[PAD<id>]" tokens,
 // as llama.cpp's converter does when a model's embedding has more rows than
 // its tokenizer has tokens (nanoGPT's GPT-2 models use 50304 for 50257).
-func (v *BPEVocab) padTo(n int) error {
+func (v *BPE) PadTo(n int) error {
 	if len(v.Tokens) > n {
 		return fmt.Errorf("the vocabulary has %d tokens but the model's embedding only %d rows", len(v.Tokens), n)
 	}
 	for id := len(v.Tokens); id < n; id++ {
 		v.Tokens = append(v.Tokens, fmt.Sprintf("[PAD%d]", id))
-		v.Types = append(v.Types, tokenTypeUnused)
+		v.Types = append(v.Types, TokenUnused)
 	}
 	return nil
 }
 
-// addKVs writes the vocabulary's tokenizer.* keys.
-func (v *BPEVocab) addKVs(w *gguf.Writer) {
-	w.AddKV("tokenizer.ggml.model", gguf.ValueOf("gpt2"))
-	w.AddKV("tokenizer.ggml.pre", gguf.ValueOf("gpt-2"))
-	w.AddKV("tokenizer.ggml.tokens", gguf.ValueOf(slices.Clone(v.Tokens)))
-	w.AddKV("tokenizer.ggml.token_type", gguf.ValueOf(slices.Clone(v.Types)))
-	w.AddKV("tokenizer.ggml.merges", gguf.ValueOf(slices.Clone(v.Merges)))
+// KVs are the vocabulary's tokenizer.* keys.
+func (v *BPE) KVs() []gguf.KV {
+	kv := []gguf.KV{
+		{Key: "tokenizer.ggml.model", Value: gguf.ValueOf("gpt2")},
+		{Key: "tokenizer.ggml.pre", Value: gguf.ValueOf("gpt-2")},
+		{Key: "tokenizer.ggml.tokens", Value: gguf.ValueOf(slices.Clone(v.Tokens))},
+		{Key: "tokenizer.ggml.token_type", Value: gguf.ValueOf(slices.Clone(v.Types))},
+		{Key: "tokenizer.ggml.merges", Value: gguf.ValueOf(slices.Clone(v.Merges))},
+	}
 	if v.BOS >= 0 {
-		w.AddKV("tokenizer.ggml.bos_token_id", gguf.ValueOf(uint32(v.BOS)))
+		kv = append(kv, gguf.KV{Key: "tokenizer.ggml.bos_token_id", Value: gguf.ValueOf(uint32(v.BOS))})
 	}
 	if v.EOS >= 0 {
-		w.AddKV("tokenizer.ggml.eos_token_id", gguf.ValueOf(uint32(v.EOS)))
+		kv = append(kv, gguf.KV{Key: "tokenizer.ggml.eos_token_id", Value: gguf.ValueOf(uint32(v.EOS))})
 	}
-	w.AddKV("tokenizer.ggml.add_bos_token", gguf.ValueOf(false))
+	return append(kv, gguf.KV{Key: "tokenizer.ggml.add_bos_token", Value: gguf.ValueOf(false)})
 }

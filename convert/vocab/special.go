@@ -1,4 +1,4 @@
-package convert
+package vocab
 
 // gguf-py's SpecialVocab: the merges, special token ids, add_*_token flags
 // and chat template(s) of a Hugging Face model directory, read from
@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/infer-go/infer/convert/source"
 	"github.com/infer-go/infer/gguf"
 )
 
@@ -38,7 +39,7 @@ type namedTemplate struct {
 	Template string `json:"template"`
 }
 
-func (sv *specialVocab) setID(typ string, id, nVocab int, opts *LMOptions) {
+func (sv *specialVocab) setID(typ string, id, nVocab int, warn warner) {
 	if id < 0 {
 		return
 	}
@@ -48,7 +49,7 @@ func (sv *specialVocab) setID(typ string, id, nVocab int, opts *LMOptions) {
 		}
 	}
 	if nVocab > 0 && id >= nVocab {
-		opts.warnf("special token %s has id %d, past the %d tokens; skipped", typ, id, nVocab)
+		warn.warnf("special token %s has id %d, past the %d tokens; skipped", typ, id, nVocab)
 		return
 	}
 	sv.ids = append(sv.ids, specialID{typ, id})
@@ -126,7 +127,7 @@ func (sv *specialVocab) kvs() []gguf.KV {
 // loadSpecialVocab follows SpecialVocab._load: tokenizer.json (merges,
 // post-processor), tokenizer_config.json (special tokens, add_*_token, chat
 // template), then config.json's *_token_id for types still unset.
-func loadSpecialVocab(f *hfTokenizerFiles, config hfConfig, nVocab int, loadMerges bool, opts *LMOptions) (*specialVocab, error) {
+func loadSpecialVocab(f *hfTokenizerFiles, config source.HFConfig, nVocab int, loadMerges bool, warn warner) (*specialVocab, error) {
 	sv := &specialVocab{}
 	types := []string{"bos", "eos", "unk", "sep", "pad", "cls", "mask"}
 	var added []hfAddedToken
@@ -156,26 +157,26 @@ func loadSpecialVocab(f *hfTokenizerFiles, config hfConfig, nVocab int, loadMerg
 				content["eos"] = content["sep"]
 			}
 		}
-		if err := sv.readPostProcessor(f.json.PostProcessor, content, tc != nil, &types, opts); err != nil {
+		if err := sv.readPostProcessor(f.json.PostProcessor, content, tc != nil, &types, warn); err != nil {
 			return nil, err
 		}
 	}
 	if loadMerges && len(sv.merges) == 0 && f.exists("merges.txt") {
-		m, err := readMergesTxt(filepath.Join(f.dir, "merges.txt"), opts)
+		m, err := readMergesTxt(filepath.Join(f.dir, "merges.txt"), warn)
 		if err != nil {
 			return nil, err
 		}
 		sv.merges = m
 	}
 	if loadMerges && len(sv.merges) == 0 {
-		opts.warnf("no merges found: a BPE vocabulary without merges cannot tokenize")
+		warn.warnf("no merges found: a BPE vocabulary without merges cannot tokenize")
 	}
 	if tc != nil {
 		if err := sv.readChatTemplate(f); err != nil {
 			return nil, err
 		}
 		for _, typ := range types {
-			if b, ok := tc.boolean("add_" + typ + "_token"); ok {
+			if b, ok := tc.Bool("add_" + typ + "_token"); ok {
 				sv.setAdd(typ, b)
 			}
 			c, ok := content[typ]
@@ -184,15 +185,15 @@ func loadSpecialVocab(f *hfTokenizerFiles, config hfConfig, nVocab int, loadMerg
 			}
 			for _, a := range added {
 				if a.Content == c {
-					sv.setID(typ, a.ID, nVocab, opts)
+					sv.setID(typ, a.ID, nVocab, warn)
 					break
 				}
 			}
 		}
 	}
 	for _, typ := range types {
-		if n, ok, err := config.int(typ + "_token_id"); err == nil && ok {
-			sv.setID(typ, n, nVocab, opts)
+		if n, ok, err := config.Int(typ + "_token_id"); err == nil && ok {
+			sv.setID(typ, n, nVocab, warn)
 		}
 	}
 	return sv, nil
@@ -201,8 +202,8 @@ func loadSpecialVocab(f *hfTokenizerFiles, config hfConfig, nVocab int, loadMerg
 // readPostProcessor is SpecialVocab's crude reading of the post-processor:
 // whether BOS and EOS are added, and, for a template that ends in a token
 // other than EOS, that token as EOS (the old one becoming EOT).
-func (sv *specialVocab) readPostProcessor(raw json.RawMessage, content map[string]string, haveConfig bool, types *[]string, opts *LMOptions) error {
-	if isJSONNull(raw) {
+func (sv *specialVocab) readPostProcessor(raw json.RawMessage, content map[string]string, haveConfig bool, types *[]string, warn warner) error {
+	if source.IsJSONNull(raw) {
 		return nil
 	}
 	type piece struct {
@@ -247,7 +248,7 @@ func (sv *specialVocab) readPostProcessor(raw json.RawMessage, content map[strin
 						content["eot"] = content["eos"]
 						*types = append(*types, "eot")
 					}
-					opts.warnf("the tokenizer appends %q, not its EOS %q: using it as EOS", last.ID, content["eos"])
+					warn.warnf("the tokenizer appends %q, not its EOS %q: using it as EOS", last.ID, content["eos"])
 					content["eos"] = last.ID
 				}
 				sv.setAdd("eos", last.ID == content["eos"])
@@ -273,11 +274,11 @@ func (sv *specialVocab) readChatTemplate(f *hfTokenizerFiles) error {
 		sv.template = list
 		return nil
 	}
-	if f.config.has("chat_template") {
+	if f.config.Has("chat_template") {
 		return parse(f.config["chat_template"], "tokenizer_config.json")
 	}
 	if f.exists("chat_template.jinja") {
-		b, err := readHFJSON(filepath.Join(f.dir, "chat_template.jinja"))
+		b, err := source.ReadHFJSON(filepath.Join(f.dir, "chat_template.jinja"))
 		if err != nil {
 			return err
 		}
@@ -285,15 +286,15 @@ func (sv *specialVocab) readChatTemplate(f *hfTokenizerFiles) error {
 		return nil
 	}
 	if f.exists("chat_template.json") {
-		raw, err := readHFJSON(filepath.Join(f.dir, "chat_template.json"))
+		raw, err := source.ReadHFJSON(filepath.Join(f.dir, "chat_template.json"))
 		if err != nil {
 			return err
 		}
-		var c hfConfig
+		var c source.HFConfig
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return fmt.Errorf("chat_template.json: %w", err)
 		}
-		if c.has("chat_template") {
+		if c.Has("chat_template") {
 			return parse(c["chat_template"], "chat_template.json")
 		}
 	}
@@ -302,8 +303,8 @@ func (sv *specialVocab) readChatTemplate(f *hfTokenizerFiles) error {
 
 // readMergesTxt reads a slow tokenizer's merges.txt ("#version" line
 // optional), as SpecialVocab does.
-func readMergesTxt(path string, opts *LMOptions) ([]string, error) {
-	raw, err := readHFJSON(path)
+func readMergesTxt(path string, warn warner) ([]string, error) {
+	raw, err := source.ReadHFJSON(path)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +317,7 @@ func readMergesTxt(path string, opts *LMOptions) ([]string, error) {
 		}
 		parts := strings.Fields(line)
 		if len(parts) != 2 {
-			opts.warnf("merges.txt line %d: malformed, ignored", i+1)
+			warn.warnf("merges.txt line %d: malformed, ignored", i+1)
 			continue
 		}
 		merges = append(merges, parts[0]+" "+parts[1])

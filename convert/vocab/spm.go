@@ -1,4 +1,4 @@
-package convert
+package vocab
 
 // SentencePiece's tokenizer.model, read without a protobuf library: the
 // file is a serialized ModelProto (sentencepiece_model.proto), of which the
@@ -10,7 +10,6 @@ package convert
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -248,7 +247,7 @@ func parseSentencePiece(b []byte) (SentencePiece, error) {
 // tokenizer.model, then added_tokens.json and tokenizer_config.json's
 // added_tokens_decoder over them, in nVocab slots ([PADn] where nothing
 // fills one).
-func spmModelVocab(f *hfTokenizerFiles, nVocab int, opts *LMOptions) (*hfVocab, error) {
+func spmModelVocab(f *hfTokenizerFiles, nVocab int, warn warner) (*hfVocab, error) {
 	path := filepath.Join(f.dir, "tokenizer.model")
 	st, err := os.Stat(path)
 	if err != nil {
@@ -271,42 +270,36 @@ func spmModelVocab(f *hfTokenizerFiles, nVocab int, opts *LMOptions) (*hfVocab, 
 	v := &hfVocab{model: "llama", pre: "default",
 		tokens: make([]string, nVocab), scores: make([]float32, nVocab), types: make([]int32, nVocab)}
 	for i := range nVocab {
-		v.tokens[i], v.scores[i], v.types[i] = fmt.Sprintf("[PAD%d]", i), -10000, tokenUnused
+		v.tokens[i], v.scores[i], v.types[i] = fmt.Sprintf("[PAD%d]", i), -10000, TokenUnused
 	}
 	for i, p := range spm.Pieces {
 		if i >= nVocab {
-			opts.warnf("tokenizer.model has %d pieces; ignoring those past the model's %d tokens", len(spm.Pieces), nVocab)
+			warn.warnf("tokenizer.model has %d pieces; ignoring those past the model's %d tokens", len(spm.Pieces), nVocab)
 			break
 		}
-		typ := tokenNormal // user-defined pieces too, as llama.cpp's converter writes them
+		typ := TokenNormal // user-defined pieces too, as llama.cpp's converter writes them
 		switch p.Type {
 		case spmUnknown:
-			typ = tokenUnknown
+			typ = TokenUnknown
 		case spmControl:
-			typ = tokenControl
+			typ = TokenControl
 		case spmUnused:
-			typ = tokenUnused
+			typ = TokenUnused
 		case spmByte:
-			typ = tokenByte
+			typ = TokenByte
 		}
 		v.tokens[i], v.scores[i], v.types[i] = p.Piece, p.Score, typ
 	}
-	if f.exists("added_tokens.json") {
-		raw, err := readHFJSON(filepath.Join(f.dir, "added_tokens.json"))
-		if err != nil {
-			return nil, err
+	added, err := f.addedTokensJSON()
+	if err != nil {
+		return nil, err
+	}
+	for content, id := range added {
+		if id < 0 || id >= nVocab {
+			warn.warnf("added_tokens.json: ignoring token %q: id %d is outside the %d tokens", content, id, nVocab)
+			continue
 		}
-		var added map[string]int
-		if err := json.Unmarshal(raw, &added); err != nil {
-			return nil, fmt.Errorf("added_tokens.json: %w", err)
-		}
-		for content, id := range added {
-			if id < 0 || id >= nVocab {
-				opts.warnf("added_tokens.json: ignoring token %q: id %d is outside the %d tokens", content, id, nVocab)
-				continue
-			}
-			v.tokens[id], v.scores[id], v.types[id] = content, -1000, tokenUserDefined
-		}
+		v.tokens[id], v.scores[id], v.types[id] = content, -1000, TokenUserDefined
 	}
 	dec, err := f.addedTokensDecoder()
 	if err != nil {
@@ -314,15 +307,15 @@ func spmModelVocab(f *hfTokenizerFiles, nVocab int, opts *LMOptions) (*hfVocab, 
 	}
 	for id, t := range dec {
 		if id >= nVocab {
-			opts.warnf("tokenizer_config.json: ignoring added token %q: id %d is outside the %d tokens", t.Content, id, nVocab)
+			warn.warnf("tokenizer_config.json: ignoring added token %q: id %d is outside the %d tokens", t.Content, id, nVocab)
 			continue
 		}
 		tok := t.Content
 		if t.Special || looksSpecial(tok) {
-			v.types[id] = tokenControl
+			v.types[id] = TokenControl
 		} else {
 			tok = replaceMetaspace(tok)
-			v.types[id] = tokenUserDefined
+			v.types[id] = TokenUserDefined
 		}
 		v.tokens[id], v.scores[id] = tok, -1000
 	}
