@@ -34,7 +34,7 @@ import (
 // agree with llama.cpp's bit for bit instead of to the level of Q8
 // activation noise: any tiny difference here flips a few Q8 roundings in
 // the next matrix product, and those flips add up.
-func (c *KVCache) attention(p *ops.Pool, out, q []float32, l, pos, n, heads, headDim int, scale float32) {
+func (c *KVCache) attention(p *ops.Pool, out, q []float32, l, pos, n, heads, headDim int, a attentionParams) {
 	group := heads / (c.Dim / headDim)
 	rowLen := heads * headDim
 	kvLen := (pos + n + 31) &^ 31 // llama.cpp's n_kv: cells in use, padded to 32
@@ -59,7 +59,7 @@ func (c *KVCache) attention(p *ops.Pool, out, q []float32, l, pos, n, heads, hea
 			i, h := t/heads, t%heads
 			at := i*rowLen + h*headDim
 			kvOff := c.offset(l, 0) + (h/group)*headDim
-			c.attendOne(out[at:at+headDim], q[at:at+headDim], kvOff, pos+i, kvLen, scale, kqOrder, kqvOrder, s)
+			c.attendOne(out[at:at+headDim], q[at:at+headDim], kvOff, pos+i, kvLen, &a, kqOrder, kqvOrder, s)
 		}
 	})
 }
@@ -78,10 +78,26 @@ type attentionScratch struct {
 	scores []float32 // one per key position, padded to a multiple of 16
 }
 
+// attentionParams are the per-architecture parts of attention.
+type attentionParams struct {
+	// scale multiplies the scores in the softmax (1/sqrt(head dim), or 1
+	// where the query was scaled before).
+	scale float32
+	// softcap, when not 0, soft-caps each score to ±softcap before the
+	// softmax: softcap·tanh(score/softcap) (gemma2).
+	softcap float32
+	// window, when not 0, is the sliding window: a query at position i sees
+	// positions i-window+1..i, llama.cpp's KQ_mask_swa (masked when
+	// i - j >= n_swa).
+	window int
+}
+
 // attendOne computes one head of the query at position last, attending to
-// cache positions 0..last out of kvLen. kvOff is the index of this KV head
-// in position 0.
-func (c *KVCache) attendOne(dst, q []float32, kvOff, last, kvLen int, scale float32, kqOrder, kqvOrder ops.DotOrder, s *attentionScratch) {
+// cache positions 0..last (the window's positions only, with a sliding
+// window) out of kvLen. kvOff is the index of this KV head in position 0.
+// Positions outside the window get exact zero weights, as llama.cpp's -Inf
+// mask gives them, so the sums over the other positions keep their order.
+func (c *KVCache) attendOne(dst, q []float32, kvOff, last, kvLen int, a *attentionParams, kqOrder, kqvOrder ops.DotOrder, s *attentionScratch) {
 	headDim := len(q)
 	f16 := c.Type == quant.F16
 	if f16 {
@@ -92,7 +108,14 @@ func (c *KVCache) attendOne(dst, q []float32, kvOff, last, kvLen int, scale floa
 	// padded KV length: the masked entries of the last group are -Inf and
 	// the groups past it would add nothing.
 	scores := s.scores[:(last+16)&^15]
-	for j := range last + 1 {
+	first := 0
+	if a.window > 0 {
+		first = max(0, last-a.window+1)
+	}
+	for j := range first {
+		scores[j] = float32(math.Inf(-1))
+	}
+	for j := first; j <= last; j++ {
 		row := kvOff + j*c.Dim
 		var dot float32
 		if f16 {
@@ -100,7 +123,11 @@ func (c *KVCache) attendOne(dst, q []float32, kvOff, last, kvLen int, scale floa
 		} else {
 			dot = ops.DotF32(c.k32[row:row+headDim], q, kqOrder)
 		}
-		scores[j] = dot * scale
+		if a.softcap != 0 {
+			// ggml_scale by 1/c, ggml_tanh, ggml_scale by c.
+			dot = ops.Tanhf(dot*(1/a.softcap)) * a.softcap
+		}
+		scores[j] = dot * a.scale
 	}
 	for j := last + 1; j < len(scores); j++ {
 		scores[j] = float32(math.Inf(-1))

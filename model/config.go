@@ -52,13 +52,31 @@ func readConfig(f *gguf.File, arch, normEpsKey string, opts Options) (Config, er
 	if err != nil {
 		return cfg, err
 	}
-	if cfg.Embd%cfg.Heads != 0 {
-		return cfg, fmt.Errorf("embedding_length %d is not a multiple of head_count %d", cfg.Embd, cfg.Heads)
-	}
 	if cfg.Heads%cfg.HeadsKV != 0 {
 		return cfg, fmt.Errorf("head_count %d is not a multiple of head_count_kv %d", cfg.Heads, cfg.HeadsKV)
 	}
-	cfg.HeadDim = cfg.Embd / cfg.Heads
+	// The head size is attention.key_length when the file says (gemma2's
+	// heads x head size need not be the embedding width), else embd/heads.
+	if f.Has(key("attention.key_length")) || f.Has(key("attention.value_length")) {
+		var kLen, vLen int
+		readInt(&kLen, "attention.key_length", 1, maxEmbd)
+		readInt(&vLen, "attention.value_length", 1, maxEmbd)
+		if err != nil {
+			return cfg, err
+		}
+		if kLen != vLen {
+			return cfg, fmt.Errorf("key_length %d differs from value_length %d: not supported", kLen, vLen)
+		}
+		if cfg.Heads*kLen > 4*maxEmbd {
+			return cfg, fmt.Errorf("head_count %d x key_length %d is out of range", cfg.Heads, kLen)
+		}
+		cfg.HeadDim = kLen
+	} else {
+		if cfg.Embd%cfg.Heads != 0 {
+			return cfg, fmt.Errorf("embedding_length %d is not a multiple of head_count %d", cfg.Embd, cfg.Heads)
+		}
+		cfg.HeadDim = cfg.Embd / cfg.Heads
+	}
 
 	if cfg.NormEps, err = f.Float32(key(normEpsKey)); err != nil {
 		return cfg, err

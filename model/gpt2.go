@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/infer-go/infer/gguf"
 	"github.com/infer-go/infer/ops"
@@ -121,7 +120,7 @@ func (m *gpt2) forward(s *State, tokens []int32, pos, outRows int, out []float32
 	qkv := grow(&buf.qkv, n*qkvDim)
 	k, v := grow(&buf.k, n*kvDim), grow(&buf.v, n*kvDim)
 	up := grow(&buf.up, n*ff)
-	scale := float32(1 / math.Sqrt(float64(c.HeadDim)))
+	attn := attentionParams{scale: invSqrt(c.HeadDim)}
 
 	for i, t := range tokens {
 		row := x[i*e : (i+1)*e]
@@ -147,7 +146,7 @@ func (m *gpt2) forward(s *State, tokens []int32, pos, outRows int, out []float32
 		if last && outRows == 0 {
 			return // only the cache was wanted
 		}
-		s.cache.attention(p, att, q, l, pos, n, c.Heads, c.HeadDim, scale)
+		s.cache.attention(p, att, q, l, pos, n, c.Heads, c.HeadDim, attn)
 
 		// The output projection takes every row; after it, in the last layer,
 		// only the positions whose logits are wanted go on (llama.cpp's

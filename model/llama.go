@@ -8,27 +8,56 @@ import (
 	"github.com/infer-go/infer/ops"
 )
 
-// llama is the Llama architecture (Llama 1-3, and the many models that
-// share its graph): pre-norm blocks with RMSNorm, rotary positions,
-// grouped-query attention and a SwiGLU feed-forward.
+// llama is the Llama graph and the architectures that run it with a few
+// differences (model.go's architectures table says which): a pre-norm
+// decoder with rotary positions, grouped-query attention and a gated (or,
+// for starcoder2, plain) feed-forward. In llama.cpp's terms:
+//
+//	x = embed(tokens) [· sqrt(embd)]
+//	per layer:
+//	  h = norm(x); q, k, v = wq·h [+bq], wk·h [+bk], wv·h [+bv]   (or one fused wqkv·h)
+//	  q, k = rope(q), rope(k) [q ·= query scale]
+//	  a = wo·attention(q, k, v) [+bo] [post-attention norm]; x += a
+//	  h = norm(x); f = down(act(gate·h) * up·h) [post-FFN norm]; x += f
+//	logits = output·norm(x) [soft-capped]
 type llama struct {
 	base
+	arch *decoderArch
+	// queryScale multiplies q before attention (phi3, gemma2), whose
+	// softmax scale is then 1; 0: the scores are scaled by 1/sqrt(head dim).
+	queryScale float32
+	// embedScale multiplies the embeddings (gemma2: sqrt(embd)); 0: none.
+	embedScale float32
+	// origContext is phi3's rope.scaling.original_context_length: a State
+	// longer than that rotates with rope_factors_long, else _short.
+	origContext int
 
 	tokEmbd   ops.Matrix // [vocab][embd], rows looked up
 	ropeFreqs []float32  // Llama 3 frequency factors; nil: none
-	layers    []llamaLayer
-	outNorm   []float32
-	output    ops.Matrix // [vocab][embd]; token_embd when tied
+	// Phi-3's frequency factors for long and short contexts; nil: none.
+	ropeLong, ropeShort []float32
+	layers              []llamaLayer
+	outNorm, outNormB   []float32  // outNormB: LayerNorm archs
+	output              ops.Matrix // [vocab][embd]; token_embd when tied
 }
 
 type llamaLayer struct {
-	attnNorm       []float32
-	wq, wk, wv, wo ops.Matrix
-	bq, bk, bv, bo []float32 // optional biases (nil: none)
+	attnNorm, attnNormB []float32
+	wq, wk, wv          ops.Matrix
+	wqkv                ops.Matrix // fused q, k, v (decoderArch.fusedQKV)
+	wo                  ops.Matrix
+	bq, bk, bv, bo      []float32 // biases (nil: none)
+	postAttnNorm        []float32 // gemma2
+	// window is the sliding window of this layer's attention: a query
+	// attends to the window positions up to its own; 0: all of them.
+	window int
 
-	ffnNorm           []float32
+	ffnNorm, ffnNormB []float32
+	// wUp holds gate then up when the gate is fused (phi3); wGate is unused
+	// then, and for a plain GELU MLP (starcoder2).
 	wGate, wUp, wDown ops.Matrix
 	bGate, bUp, bDown []float32
+	postFFNNorm       []float32 // gemma2
 }
 
 // llamaBuffers are the activations of one batch, grown to the largest batch
@@ -36,53 +65,112 @@ type llamaLayer struct {
 type llamaBuffers struct {
 	x      []float32 // [n][embd] the residual stream
 	xb     []float32 // [n][embd] normed input / sublayer output
-	q, att []float32 // [n][embd] queries, attention output
+	q, att []float32 // [n][heads*headDim] queries, attention output
 	k, v   []float32 // [n][kvDim]
+	qkv    []float32 // [n][qDim+2*kvDim] fused projection
 	gate   []float32 // [n][ff]
-	up     []float32 // [n][ff]
+	up     []float32 // [n][ff], or [n][2*ff] with a fused gate
 	rope   []float32 // [ropeDims] cos/sin of one position
 }
 
-func loadLlama(f *gguf.File, cfg Config, pool *ops.Pool) (LM, error) {
+func loadLlama(f *gguf.File, cfg Config, pool *ops.Pool, a *decoderArch) (LM, error) {
 	b := &binder{f: f}
-	e, ff, kvDim := cfg.Embd, cfg.FF, cfg.HeadsKV*cfg.HeadDim
+	e, ff := cfg.Embd, cfg.FF
+	qDim, kvDim := cfg.Heads*cfg.HeadDim, cfg.HeadsKV*cfg.HeadDim
 
 	vocab, err := vocabSize(f, cfg.Arch)
 	if err != nil {
 		return nil, err
 	}
 	cfg.VocabSize = vocab
-	m := &llama{}
+	m := &llama{arch: a}
+	m.cfg = cfg // the hook reads and completes it; init sets it again
+	if a.hparams != nil {
+		if err := a.hparams(f, m); err != nil {
+			return nil, err
+		}
+	}
+	cfg = m.cfg
+
 	m.tokEmbd = b.table("token_embd.weight", e, vocab)
 	m.outNorm = b.vector("output_norm.weight", e)
-	if out, ok := b.optionalMatrix("output.weight", e, vocab); ok {
-		m.output = out
-	} else {
-		m.output = b.matrix("token_embd.weight", e, vocab) // tied embeddings
+	if a.layerNorm {
+		m.outNormB = b.vector("output_norm.bias", e)
 	}
-	m.ropeFreqs = b.optionalVector("rope_freqs.weight", cfg.RopeDims/2)
+	switch a.output {
+	case outputOrTied:
+		if out, ok := b.optionalMatrix("output.weight", e, vocab); ok {
+			m.output = out
+		} else {
+			m.output = b.matrix("token_embd.weight", e, vocab) // tied embeddings
+		}
+	case outputRequired:
+		m.output = b.matrix("output.weight", e, vocab)
+	case outputTied:
+		m.output = b.matrix("token_embd.weight", e, vocab)
+	}
+	switch a.ropeFactors {
+	case llama3Factors:
+		m.ropeFreqs = b.optionalVector("rope_freqs.weight", cfg.RopeDims/2)
+	case longShortFactors:
+		// llama.cpp binds them as [head dim / 2] and rotates with the first
+		// rope dims / 2.
+		m.ropeLong = b.optionalVector("rope_factors_long.weight", cfg.HeadDim/2)
+		m.ropeShort = b.optionalVector("rope_factors_short.weight", cfg.HeadDim/2)
+	}
 
+	bias := func(name string, n int, r need) []float32 {
+		if r == required {
+			return b.vector(name, n)
+		}
+		return b.optionalVector(name, n)
+	}
 	m.layers = make([]llamaLayer, cfg.Layers)
 	for i := range m.layers {
 		L := &m.layers[i]
 		name := func(s string) string { return fmt.Sprintf("blk.%d.%s", i, s) }
 		L.attnNorm = b.vector(name("attn_norm.weight"), e)
-		L.wq = b.matrix(name("attn_q.weight"), e, e)
-		L.wk = b.matrix(name("attn_k.weight"), e, kvDim)
-		L.wv = b.matrix(name("attn_v.weight"), e, kvDim)
-		L.wo = b.matrix(name("attn_output.weight"), e, e)
-		L.bq = b.optionalVector(name("attn_q.bias"), e)
-		L.bk = b.optionalVector(name("attn_k.bias"), kvDim)
-		L.bv = b.optionalVector(name("attn_v.bias"), kvDim)
-		L.bo = b.optionalVector(name("attn_output.bias"), e)
+		if a.layerNorm {
+			L.attnNormB = b.vector(name("attn_norm.bias"), e)
+		}
+		if a.fusedQKV {
+			L.wqkv = b.matrix(name("attn_qkv.weight"), e, qDim+2*kvDim)
+		} else {
+			L.wq = b.matrix(name("attn_q.weight"), e, qDim)
+			L.wk = b.matrix(name("attn_k.weight"), e, kvDim)
+			L.wv = b.matrix(name("attn_v.weight"), e, kvDim)
+			L.bq = bias(name("attn_q.bias"), qDim, a.qkvBias)
+			L.bk = bias(name("attn_k.bias"), kvDim, a.qkvBias)
+			L.bv = bias(name("attn_v.bias"), kvDim, a.qkvBias)
+		}
+		L.wo = b.matrix(name("attn_output.weight"), qDim, e)
+		L.bo = bias(name("attn_output.bias"), e, a.outBias)
+		if a.postNorms {
+			L.postAttnNorm = b.vector(name("post_attention_norm.weight"), e)
+			L.postFFNNorm = b.vector(name("post_ffw_norm.weight"), e)
+		}
+		if a.slidingLayer != nil && a.slidingLayer(i) {
+			L.window = cfg.SlidingWindow
+		}
 
 		L.ffnNorm = b.vector(name("ffn_norm.weight"), e)
-		L.wGate = b.matrix(name("ffn_gate.weight"), e, ff)
-		L.wUp = b.matrix(name("ffn_up.weight"), e, ff)
+		if a.layerNorm {
+			L.ffnNormB = b.vector(name("ffn_norm.bias"), e)
+		}
+		switch a.ffn {
+		case swiGLU, geGLU:
+			L.wGate = b.matrix(name("ffn_gate.weight"), e, ff)
+			L.wUp = b.matrix(name("ffn_up.weight"), e, ff)
+			L.bGate = bias(name("ffn_gate.bias"), ff, a.ffnBias)
+			L.bUp = bias(name("ffn_up.bias"), ff, a.ffnBias)
+		case fusedSwiGLU:
+			L.wUp = b.matrix(name("ffn_up.weight"), e, 2*ff)
+		case geluMLP:
+			L.wUp = b.matrix(name("ffn_up.weight"), e, ff)
+			L.bUp = bias(name("ffn_up.bias"), ff, a.ffnBias)
+		}
 		L.wDown = b.matrix(name("ffn_down.weight"), ff, e)
-		L.bGate = b.optionalVector(name("ffn_gate.bias"), ff)
-		L.bUp = b.optionalVector(name("ffn_up.bias"), ff)
-		L.bDown = b.optionalVector(name("ffn_down.bias"), e)
+		L.bDown = bias(name("ffn_down.bias"), e, a.ffnBias)
 	}
 	if b.err != nil {
 		return nil, b.err
@@ -96,20 +184,40 @@ func loadLlama(f *gguf.File, cfg Config, pool *ops.Pool) (LM, error) {
 // forward runs one batch of tokens at positions pos.. of s and writes the
 // logits of its last outRows positions into out.
 func (m *llama) forward(s *State, tokens []int32, pos, outRows int, out []float32) {
-	c := &m.cfg
+	c, a := &m.cfg, m.arch
 	p, n := m.pool, len(tokens)
-	e, kvDim, ff := c.Embd, c.HeadsKV*c.HeadDim, c.FF
+	e, ff := c.Embd, c.FF
+	qDim, kvDim := c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim
 	buf := s.buf.(*llamaBuffers)
 	x := grow(&buf.x, n*e)
 	xb := grow(&buf.xb, n*e)
-	q, att := grow(&buf.q, n*e), grow(&buf.att, n*e)
+	q, att := grow(&buf.q, n*qDim), grow(&buf.att, n*qDim)
 	k, v := grow(&buf.k, n*kvDim), grow(&buf.v, n*kvDim)
-	gate, up := grow(&buf.gate, n*ff), grow(&buf.up, n*ff)
+	var qkv, gate, up []float32
+	if a.fusedQKV {
+		qkv = grow(&buf.qkv, n*(qDim+2*kvDim))
+	}
+	switch a.ffn {
+	case fusedSwiGLU:
+		up = grow(&buf.up, n*2*ff)
+	case geluMLP:
+		up = grow(&buf.up, n*ff)
+	default:
+		gate, up = grow(&buf.gate, n*ff), grow(&buf.up, n*ff)
+	}
 	rope := grow(&buf.rope, c.RopeDims)
-	scale := float32(1 / math.Sqrt(float64(c.HeadDim)))
+	ropeFactors := m.ropeFactorsFor(s.Len())
+	attn := attentionParams{scale: invSqrt(c.HeadDim), softcap: c.AttnSoftcap}
+	if m.queryScale != 0 {
+		attn.scale = 1
+	}
 
 	for i, t := range tokens {
-		embed(x[i*e:(i+1)*e], m.tokEmbd, int(t))
+		row := x[i*e : (i+1)*e]
+		embed(row, m.tokEmbd, int(t))
+		if m.embedScale != 0 {
+			ops.Scale(row, m.embedScale)
+		}
 	}
 	for l := range m.layers {
 		L := &m.layers[l]
@@ -117,23 +225,32 @@ func (m *llama) forward(s *State, tokens []int32, pos, outRows int, out []float3
 
 		// Attention: q, k, v projections of the normed stream, rotated by
 		// position, k and v appended to the cache, attention over it.
-		rmsNormRows(xb, x, L.attnNorm, c.NormEps, e)
-		ops.MatMul(p, q, L.wq, xb, n)
-		ops.MatMul(p, k, L.wk, xb, n)
-		ops.MatMul(p, v, L.wv, xb, n)
-		addBias(q, L.bq)
-		addBias(k, L.bk)
-		addBias(v, L.bv)
+		m.norm(xb, x, L.attnNorm, L.attnNormB)
+		if a.fusedQKV {
+			ops.MatMul(p, qkv, L.wqkv, xb, n)
+			splitQKV(q, k, v, qkv, n)
+		} else {
+			ops.MatMul(p, q, L.wq, xb, n)
+			ops.MatMul(p, k, L.wk, xb, n)
+			ops.MatMul(p, v, L.wv, xb, n)
+			addBias(q, L.bq)
+			addBias(k, L.bk)
+			addBias(v, L.bv)
+		}
 		for i := range n {
-			ops.RoPECache(rope, pos+i, c.RopeDims, c.RopeBase, m.ropeFreqs)
-			ops.RoPEApply(q[i*e:(i+1)*e], c.Heads, c.HeadDim, c.RopeDims, rope, false)
-			ops.RoPEApply(k[i*kvDim:(i+1)*kvDim], c.HeadsKV, c.HeadDim, c.RopeDims, rope, false)
+			ops.RoPECache(rope, pos+i, c.RopeDims, c.RopeBase, ropeFactors)
+			ops.RoPEApply(q[i*qDim:(i+1)*qDim], c.Heads, c.HeadDim, c.RopeDims, rope, a.neox)
+			ops.RoPEApply(k[i*kvDim:(i+1)*kvDim], c.HeadsKV, c.HeadDim, c.RopeDims, rope, a.neox)
+		}
+		if m.queryScale != 0 {
+			ops.Scale(q, m.queryScale)
 		}
 		s.cache.Store(l, pos, n, k, v)
 		if last && outRows == 0 {
 			return // only the cache was wanted
 		}
-		s.cache.attention(p, att, q, l, pos, n, c.Heads, c.HeadDim, scale)
+		attn.window = L.window
+		s.cache.attention(p, att, q, l, pos, n, c.Heads, c.HeadDim, attn)
 
 		// The output projection takes every row; after it, in the last layer,
 		// only the positions whose logits are wanted go on (llama.cpp's
@@ -145,27 +262,106 @@ func (m *llama) forward(s *State, tokens []int32, pos, outRows int, out []float3
 		if last {
 			rows, xs, proj = outRows, x[(n-outRows)*e:], xb[(n-outRows)*e:]
 		}
-		ops.Add(xs, xs, proj[:rows*e])
-
-		// Feed-forward: down(silu(gate(x)) * up(x)) of the normed stream.
-		rmsNormRows(xb[:rows*e], xs, L.ffnNorm, c.NormEps, e)
-		ops.MatMul(p, gate, L.wGate, xb, rows)
-		ops.MatMul(p, up, L.wUp, xb, rows)
-		addBias(gate[:rows*ff], L.bGate)
-		addBias(up[:rows*ff], L.bUp)
-		for i := range rows { // per row, as ggml's silu works on rows
-			g := gate[i*ff : (i+1)*ff]
-			ops.SwiGLU(g, g, up[i*ff:(i+1)*ff])
+		proj = proj[:rows*e]
+		if L.postAttnNorm != nil {
+			rmsNormRows(proj, proj, L.postAttnNorm, c.NormEps, e)
 		}
-		ops.MatMul(p, xb, L.wDown, gate, rows)
-		addBias(xb[:rows*e], L.bDown)
-		ops.Add(xs, xs, xb[:rows*e])
+		ops.Add(xs, xs, proj)
+
+		// Feed-forward of the normed stream.
+		h := xb[:rows*e]
+		m.norm(h, xs, L.ffnNorm, L.ffnNormB)
+		var act []float32 // [rows][ff], the input of ffn_down
+		switch a.ffn {
+		case swiGLU: // down(silu(gate(h)) * up(h))
+			ops.MatMul(p, gate, L.wGate, h, rows)
+			ops.MatMul(p, up, L.wUp, h, rows)
+			addBias(gate[:rows*ff], L.bGate)
+			addBias(up[:rows*ff], L.bUp)
+			for i := range rows { // per row, as ggml's silu works on rows
+				g := gate[i*ff : (i+1)*ff]
+				ops.SwiGLU(g, g, up[i*ff:(i+1)*ff])
+			}
+			act = gate
+		case fusedSwiGLU: // the same, gate and up from one product
+			ops.MatMul(p, up, L.wUp, h, rows)
+			for i := range rows {
+				gu := up[i*2*ff : (i+1)*2*ff]
+				ops.SwiGLU(gu[:ff], gu[:ff], gu[ff:])
+				copy(up[i*ff:(i+1)*ff], gu[:ff]) // rows packed in place, i*ff <= i*2*ff
+			}
+			act = up
+		case geGLU: // down(gelu(gate(h)) * up(h))
+			ops.MatMul(p, gate, L.wGate, h, rows)
+			ops.MatMul(p, up, L.wUp, h, rows)
+			addBias(gate[:rows*ff], L.bGate)
+			addBias(up[:rows*ff], L.bUp)
+			ops.GELU(gate[:rows*ff])
+			ops.Mul(gate[:rows*ff], gate[:rows*ff], up[:rows*ff])
+			act = gate
+		case geluMLP: // down(gelu(up(h)))
+			ops.MatMul(p, up, L.wUp, h, rows)
+			addBias(up[:rows*ff], L.bUp)
+			ops.GELU(up[:rows*ff])
+			act = up
+		}
+		ops.MatMul(p, xb, L.wDown, act, rows)
+		addBias(h, L.bDown)
+		if L.postFFNNorm != nil {
+			rmsNormRows(h, h, L.postFFNNorm, c.NormEps, e)
+		}
+		ops.Add(xs, xs, h)
 		x = xs
 	}
 
-	rmsNormRows(xb[:outRows*e], x, m.outNorm, c.NormEps, e)
+	m.norm(xb[:outRows*e], x, m.outNorm, m.outNormB)
 	ops.MatMul(p, out, m.output, xb, outRows)
+	if c.FinalSoftcap != 0 {
+		ops.SoftCap(out[:outRows*c.VocabSize], c.FinalSoftcap)
+	}
 }
+
+// norm applies the architecture's normalization to each row of x: RMSNorm
+// with weight w, or LayerNorm with weight w and bias b.
+func (m *llama) norm(dst, x, w, b []float32) {
+	if m.arch.layerNorm {
+		layerNormRows(dst, x, w, b, m.cfg.NormEps, m.cfg.Embd)
+		return
+	}
+	rmsNormRows(dst, x, w, m.cfg.NormEps, m.cfg.Embd)
+}
+
+// ropeFactorsFor returns the frequency factors for a State of length
+// positions, chosen like llama.cpp's build_rope_factors: Llama 3's
+// rope_freqs when present, else Phi-3's long factors when the context (as
+// llama.cpp pads it, to a multiple of 32) is longer than the original
+// training context, else the short ones (nil: none).
+func (m *llama) ropeFactorsFor(length int) []float32 {
+	switch {
+	case m.ropeFreqs != nil:
+		return m.ropeFreqs
+	case m.ropeLong != nil && (length+31)&^31 > m.origContext:
+		return m.ropeLong
+	}
+	return m.ropeShort
+}
+
+// splitQKV copies the n rows of a fused projection (q, k and v side by
+// side) into q, k and v.
+func splitQKV(q, k, v, qkv []float32, n int) {
+	qDim, kvDim := len(q)/n, len(k)/n
+	row := qDim + 2*kvDim
+	for i := range n {
+		r := qkv[i*row : (i+1)*row]
+		copy(q[i*qDim:(i+1)*qDim], r[:qDim])
+		copy(k[i*kvDim:(i+1)*kvDim], r[qDim:qDim+kvDim])
+		copy(v[i*kvDim:(i+1)*kvDim], r[qDim+kvDim:])
+	}
+}
+
+// invSqrt is 1/sqrtf(n) in float arithmetic, as llama.cpp writes its
+// attention scales (1.0f/sqrtf(float(n_embd_head))).
+func invSqrt(n int) float32 { return 1 / float32(math.Sqrt(float64(n))) }
 
 // rmsNormRows applies RMSNorm with weight w to each row of width e of x.
 func rmsNormRows(dst, x, w []float32, eps float32, e int) {

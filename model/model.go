@@ -1,5 +1,5 @@
-// Package model runs language models stored in GGUF files: the llama and
-// gpt2 forward passes, with a KV cache, computed the way llama.cpp's CPU
+// Package model runs language models stored in GGUF files: the llama, qwen2,
+// phi3, gemma2, starcoder2 and gpt2 forward passes, with a KV cache, computed the way llama.cpp's CPU
 // backend computes them (same operations in the same order, same roundings
 // to F16 and to the quantized activation types) so that the logits agree
 // with llama.cpp's.
@@ -53,6 +53,13 @@ type Config struct {
 	RopeBase      float32 // llama: rope.freq_base
 	NormEps       float32
 	CacheType     CacheType
+	// SlidingWindow is the number of positions (its own included) a query
+	// sees in the layers with sliding-window attention (phi3: all, gemma2:
+	// the even ones); 0: none.
+	SlidingWindow int
+	// AttnSoftcap and FinalSoftcap soft-cap the attention scores and the
+	// logits to ±c by c·tanh(x/c) (gemma2); 0: no capping.
+	AttnSoftcap, FinalSoftcap float32
 }
 
 // LM is a loaded language model: its hyperparameters and its weights, bound
@@ -70,12 +77,35 @@ type LM interface {
 type architecture struct {
 	// normEpsKey is the metadata key (after "ARCH.") of the norm epsilon.
 	normEpsKey string
-	load       func(f *gguf.File, cfg Config, pool *ops.Pool) (LM, error)
+	// decoder describes an architecture that runs llama's graph (llama.go);
+	// the others have a load function of their own.
+	decoder *decoderArch
+	load    func(f *gguf.File, cfg Config, pool *ops.Pool) (LM, error)
 }
 
+const (
+	rmsEpsKey   = "attention.layer_norm_rms_epsilon"
+	layerEpsKey = "attention.layer_norm_epsilon"
+)
+
+// architectures is every general.architecture Load runs, and how each
+// differs from Llama's graph, as llama.cpp c392e509 builds them
+// (src/llama.cpp build_qwen2, build_phi3, build_gemma2, build_starcoder2).
 var architectures = map[string]architecture{
-	"llama": {normEpsKey: "attention.layer_norm_rms_epsilon", load: loadLlama},
-	"gpt2":  {normEpsKey: "attention.layer_norm_epsilon", load: loadGPT2},
+	"llama": {normEpsKey: rmsEpsKey, decoder: &decoderArch{ropeFactors: llama3Factors}},
+	"qwen2": {normEpsKey: rmsEpsKey, decoder: &decoderArch{neox: true, qkvBias: required}},
+	"phi3": {normEpsKey: rmsEpsKey, decoder: &decoderArch{
+		neox: true, fusedQKV: true, ffn: fusedSwiGLU, output: outputRequired,
+		ropeFactors: longShortFactors, slidingLayer: allLayers, hparams: phi3HParams,
+	}},
+	"gemma2": {normEpsKey: rmsEpsKey, decoder: &decoderArch{
+		neox: true, ffn: geGLU, postNorms: true, output: outputTied,
+		slidingLayer: evenLayers, hparams: gemma2HParams,
+	}},
+	"starcoder2": {normEpsKey: layerEpsKey, decoder: &decoderArch{
+		neox: true, layerNorm: true, qkvBias: required, outBias: required, ffn: geluMLP, ffnBias: required,
+	}},
+	"gpt2": {normEpsKey: layerEpsKey, load: loadGPT2},
 }
 
 // ErrUnknownArchitecture is wrapped by Load's error for a general.architecture
@@ -98,7 +128,12 @@ func Load(f *gguf.File, opts Options) (LM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", name, err)
 	}
-	lm, err := arch.load(f, cfg, opts.Pool) // a nil Pool runs on the caller's goroutine
+	var lm LM // a nil Pool runs on the caller's goroutine
+	if arch.decoder != nil {
+		lm, err = loadLlama(f, cfg, opts.Pool, arch.decoder)
+	} else {
+		lm, err = arch.load(f, cfg, opts.Pool)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", name, err)
 	}

@@ -221,7 +221,7 @@ func TestLoadErrors(t *testing.T) {
 		{"missing gpt2 bias", q(tinyGPT2, func(s *tinySpec) { s.missing = "blk.0.attn_qkv.bias" }),
 			Options{}, `tensor "blk.0.attn_qkv.bias": missing`},
 		{"unknown architecture", q(tinyLlama, func(s *tinySpec) { s.archName = "mamba" }),
-			Options{}, `unknown architecture "mamba" (supported: gpt2, llama)`},
+			Options{}, `unknown architecture "mamba" (supported: gemma2, gpt2, llama, phi3, qwen2, starcoder2)`},
 		{"unsupported weight type", q(tinyLlama, func(s *tinySpec) { s.weightType = quant.Q8_1 }),
 			Options{}, `tensor "output.weight": matrix multiplication with Q8_1 weights is not supported`},
 		{"gpt2 context past its positions", tinyGPT2, Options{ContextLength: 64}, "context length 64 is longer than the 32 learned positions"},
