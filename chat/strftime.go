@@ -8,8 +8,9 @@ import (
 
 // Strftime formats t like Python's datetime.strftime in the C locale, for
 // the directives chat templates use: %a %A %b %B %c %d %e %H %I %j %m %M %p
-// %S %y %Y %z %Z %F %T %D %%. An unknown directive is written as it is, as
-// glibc does.
+// %S %y %Y %F %T %D %%. %z and %Z write nothing: transformers formats the
+// naive datetime.now(), which has no zone. An unknown directive is written
+// as it is, as glibc does.
 func Strftime(t time.Time, format string) string {
 	var b strings.Builder
 	for i := 0; i < len(format); i++ {
@@ -61,11 +62,7 @@ func Strftime(t time.Time, format string) string {
 			fmt.Fprintf(&b, "%02d", t.Year()%100)
 		case 'Y':
 			fmt.Fprintf(&b, "%d", t.Year())
-		case 'z':
-			b.WriteString(t.Format("-0700"))
-		case 'Z':
-			name, _ := t.Zone()
-			b.WriteString(name)
+		case 'z', 'Z':
 		case 'F':
 			fmt.Fprintf(&b, "%d-%02d-%02d", t.Year(), int(t.Month()), t.Day())
 		case 'T':
