@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"golang.org/x/term"
 
@@ -30,6 +31,7 @@ func runChat(args []string, stdout, stderr io.Writer) error {
 type chatUI struct {
 	out, info io.Writer
 	color     bool
+	midLine   bool // the last reply text printed did not end a line
 }
 
 const (
@@ -58,11 +60,23 @@ func (u *chatUI) warn(format string, a ...any) {
 
 // reply prints a piece of a reply; thinking is dimmed on a terminal.
 func (u *chatUI) reply(s textSpan) {
+	if s.text == "" {
+		return
+	}
+	u.midLine = !strings.HasSuffix(s.text, "\n")
 	if s.think && u.color {
 		io.WriteString(u.out, ansiDim+s.text+ansiReset)
 		return
 	}
 	io.WriteString(u.out, s.text)
+}
+
+// endReply ends the reply's last line.
+func (u *chatUI) endReply() {
+	if u.midLine {
+		fmt.Fprintln(u.out)
+	}
+	u.midLine = false
 }
 
 // chatREPL is one conversation with a model.
@@ -177,6 +191,20 @@ func chatMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		src = newPlainLines(stdin)
 	}
 	defer src.close()
+	// SIGTERM and SIGHUP end the chat at once, but not with the terminal
+	// left in raw mode.
+	quit := make(chan os.Signal, 1)
+	signal.Notify(quit, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(quit)
+	go func() {
+		sig := <-quit
+		src.close()
+		code := 1
+		if s, ok := sig.(syscall.Signal); ok {
+			code = 128 + int(s)
+		}
+		os.Exit(code)
+	}()
 
 	r.banner()
 	return r.loop(&messageReader{src: src, prompt: r.promptText("> "), continuation: r.promptText(". ")})
@@ -346,9 +374,7 @@ func (r *chatREPL) turn(text string) error {
 		show(think.push(rest))
 	}
 	show(think.flush())
-	if reply.Len() > 0 || err == nil {
-		fmt.Fprintln(r.ui.out)
-	}
+	r.ui.endReply()
 	r.last, r.hasLast = st, true
 	interrupted := errors.Is(err, context.Canceled)
 	if err != nil && !interrupted {

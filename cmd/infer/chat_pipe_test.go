@@ -193,3 +193,39 @@ func TestChatPipeSaveLoadJSON(t *testing.T) {
 		}
 	}
 }
+
+// reasoningTemplate opens a think block in the generation prompt, as
+// DeepSeek-R1's does: the whole reply of a model that never closes it is
+// thinking.
+const reasoningTemplate = `{% for m in messages %}{% if m.role == 'user' %}<|User|>{{ m.content }}{% else %}<|Assistant|>{{ m.content }}<|end_of_turn|>{% endif %}{% endfor %}{% if add_generation_prompt %}<|Assistant|><think>
+{% endif %}`
+
+func TestChatPipeThinking(t *testing.T) {
+	model := chatModel(t)
+	file := filepath.Join(t.TempDir(), "r1.jinja")
+	if err := os.WriteFile(file, []byte(reasoningTemplate), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-m", model, "--chat-template", file, "-n", "12", "--seed", "5", "-t", "2"}
+	shown, errText := runChatPipe(t, "hi\n", args...)
+	if !strings.Contains(errText, "template: "+file) {
+		t.Errorf("the template file is not named at start-up:\n%s", errText)
+	}
+	if strings.TrimSpace(shown) == "" {
+		t.Fatalf("no thinking shown by default")
+	}
+	hidden, _ := runChatPipe(t, "hi\n", append(args, "--hide-think")...)
+	hiddenBySet, _ := runChatPipe(t, "/set think off\nhi\n", args...)
+	if strings.TrimSpace(hidden) != "" || hidden != hiddenBySet {
+		t.Errorf("hidden thinking printed %q (--hide-think) and %q (/set think off); shown it is %q", hidden, hiddenBySet, shown)
+	}
+}
+
+func TestChatBadTemplate(t *testing.T) {
+	model := chatModel(t)
+	var out, errb bytes.Buffer
+	err := chatMain([]string{"-m", model, "--chat-template", filepath.Join(t.TempDir(), "no-such-template")}, strings.NewReader(""), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "chatml") {
+		t.Errorf("an unknown template: %v, want an error listing the built-in formats", err)
+	}
+}
