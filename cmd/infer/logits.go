@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/infer-go/infer/gguf"
 )
 
 func init() {
@@ -78,16 +78,27 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// parseIDs reads "1,2,3", "1 2 3" or llama-tokenize's "[1, 2, 3]".
+// parseIDs reads "1,2,3", "1 2 3" or llama-tokenize's "[1, 2, 3]". With
+// commas, an empty entry ("1,,2", a trailing comma) is an error rather than
+// skipped, since it usually means an id went missing.
 func parseIDs(s string) ([]int32, error) {
 	s = strings.TrimSpace(s)
-	s = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
-	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
+	var fields []string
+	if strings.Contains(s, ",") {
+		fields = strings.Split(s, ",")
+	} else {
+		fields = strings.Fields(s)
+	}
 	if len(fields) == 0 {
 		return nil, fmt.Errorf("no token ids in %q", s)
 	}
 	ids := make([]int32, len(fields))
 	for i, f := range fields {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			return nil, fmt.Errorf("empty token id at position %d of %q", i+1, s)
+		}
 		v, err := strconv.ParseInt(f, 10, 32)
 		if err != nil {
 			return nil, fmt.Errorf("token id %q is not a number", f)
@@ -101,20 +112,15 @@ func parseIDs(s string) ([]int32, error) {
 }
 
 // writeFloat32sAtomic writes xs as little-endian float32 to path through a
-// temporary file in the same directory and a rename, so readers never see
-// a partial file and a failure leaves none behind.
-func writeFloat32sAtomic(path string, xs []float32) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+// gguf.AtomicFile, so readers never see a partial file, a failure or a stop
+// signal leaves none behind, and the file gets the umask's mode.
+func writeFloat32sAtomic(path string, xs []float32) error {
+	f, err := gguf.CreateAtomic(path)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriterSize(tmp, 1<<16)
+	defer f.Abort()
+	w := bufio.NewWriterSize(f, 1<<16)
 	var buf [4]byte
 	for _, x := range xs {
 		binary.LittleEndian.PutUint32(buf[:], math.Float32bits(x))
@@ -125,14 +131,5 @@ func writeFloat32sAtomic(path string, xs []float32) (err error) {
 	if err = w.Flush(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return f.Commit()
 }

@@ -85,6 +85,10 @@ func TestParseIDs(t *testing.T) {
 		{"1,x", nil, false},
 		{"-1", nil, false},
 		{"99999999999", nil, false},
+		{"1,,2", nil, false},
+		{"1,2,", nil, false},
+		{",1", nil, false},
+		{"[1,2]", []int32{1, 2}, true},
 	}
 	for _, tt := range tests {
 		got, err := parseIDs(tt.in)
@@ -123,6 +127,8 @@ func TestCommandErrors(t *testing.T) {
 		{"tokenize missing model", []string{"tokenize", "-m", missing, "a"}, 1, "missing.gguf"},
 		{"logits no output", []string{"logits", "-m", missing, "-p", "a"}, 2, "-o"},
 		{"logits bad tokens", []string{"logits", "-m", missing, "--tokens", "1,x", "-o", out}, 2, "--tokens"},
+		{"logits empty token", []string{"logits", "-m", missing, "--tokens", "1,,2", "-o", out}, 2, "--tokens: empty token id at position 2"},
+		{"tokenize no text", []string{"tokenize", "-m", missing}, 2, "no text"},
 		{"logits tokens and prompt", []string{"logits", "-m", missing, "--tokens", "1", "-p", "a", "-o", out}, 2, "not both"},
 		{"logits missing model", []string{"logits", "-m", missing, "--tokens", "1", "-o", out}, 1, "missing.gguf"},
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"time"
 
 	"github.com/infer-go/infer"
@@ -23,14 +22,21 @@ model's, at most 4096), the first half of each chunk is context only and every
 later token is scored. Prints the running estimate after each chunk,
 [1]12.3456,[2]..., then the final estimate with its standard error.`
 
+// runPerplexity stops at the first SIGINT, SIGTERM or SIGHUP, between
+// forward passes, and exits with the signal's status.
 func runPerplexity(args []string, stdout, stderr io.Writer) error {
+	return withSignals(func(ctx context.Context) error {
+		return perplexity(ctx, args, stdout, stderr)
+	})
+}
+
+func perplexity(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("perplexity", stderr)
 	var mf modelFlags
 	mf.register(fs)
 	file := fs.String("f", "", "text file to score")
 	fs.StringVar(file, "file", "", "same as -f")
-	batch := fs.Int("b", 0, "most tokens per forward pass (0: the context length)")
-	fs.IntVar(batch, "batch-size", 0, "same as -b")
+	mf.batchUsed = true // -b (registered by modelFlags): most tokens per forward pass, 0 = the context length
 	chunks := fs.Int("chunks", -1, "score at most this many chunks (-1: all)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, perplexityUsage)
@@ -46,9 +52,6 @@ func runPerplexity(args []string, stdout, stderr io.Writer) error {
 	if *file == "" {
 		return usagef("no text: give -f text.txt")
 	}
-	if *batch < 0 {
-		return usagef("-b %d: want a positive batch size", *batch)
-	}
 	text, err := os.ReadFile(*file)
 	if err != nil {
 		return err
@@ -59,12 +62,10 @@ func runPerplexity(args []string, stdout, stderr io.Writer) error {
 	}
 	defer m.Close()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	start := time.Now()
 	tokens := m.Tokenize(string(text), true, false)
 	nCtx := m.Config().ContextLength
-	b := *batch
+	b := mf.batch
 	if b == 0 || b > nCtx {
 		b = nCtx
 	}

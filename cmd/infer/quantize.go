@@ -6,7 +6,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
@@ -22,7 +21,7 @@ func init() {
 	register(command{name: "quantize", summary: "quantize a GGUF model like llama-quantize: infer quantize in.gguf out.gguf Q4_K_M", run: runQuantize})
 }
 
-const quantizeUsage = `usage: infer quantize [--pure] [-t N] in.gguf out.gguf TYPE
+const quantizeUsage = `usage: infer quantize [--pure] [-t N] [--no-progress] in.gguf out.gguf TYPE
 
 Writes out.gguf, in.gguf with its weight matrices converted to TYPE the way
 llama.cpp's llama-quantize does (without an importance matrix): norms, biases
@@ -34,6 +33,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("quantize", stderr)
 	pure := fs.Bool("pure", false, "give every weight matrix TYPE's base type: no mixture, no special output type")
 	threads := fs.Int("t", runtime.NumCPU(), "threads")
+	noProgress := fs.Bool("no-progress", false, "no progress bar (there is none unless stderr is a terminal)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, quantizeUsage+"\n\nflags:\n", quantTypeNames())
 		fs.PrintDefaults()
@@ -54,15 +54,19 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 		return usagef("-t %d: want at least 1 thread", *threads)
 	}
 
-	// Ctrl-C stops between batches of rows; the writer then removes its
-	// temporary file, so no partial output is left.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	bar := newQuantizeProgress(stderr)
-	res, err := quantize.File(in, out, ft, quantize.Options{
-		Pure: *pure, Threads: *threads, Context: ctx, Progress: bar.update,
+	// A stop signal (Ctrl-C, SIGTERM, SIGHUP) stops between batches of rows;
+	// the writer then removes its temporary file, so no partial output is
+	// left, and the exit status says which signal it was.
+	var res *quantize.Result
+	err = withSignals(func(ctx context.Context) error {
+		bar := newProgressBar(stderr, !*noProgress)
+		defer bar.finish()
+		var err error
+		res, err = quantize.File(in, out, ft, quantize.Options{
+			Pure: *pure, Threads: *threads, Context: ctx, Progress: bar.update,
+		})
+		return err
 	})
-	bar.finish()
 	if err != nil {
 		return err
 	}
@@ -80,37 +84,39 @@ func quantTypeNames() string {
 	return strings.Join(names, ", ")
 }
 
-// quantizeProgress draws a progress bar on stderr: from the start on a
-// terminal, elsewhere only once the run has taken a second, so quick runs
-// and logs stay clean.
+// quantizeProgress draws a progress bar on stderr when it is a terminal;
+// elsewhere (logs, pipes) it draws nothing, since a bar's carriage returns
+// only clutter a file.
 type quantizeProgress struct {
-	w     io.Writer
-	tty   bool
-	start time.Time
-	bar   *progressbar.ProgressBar
+	w   io.Writer
+	on  bool
+	bar *progressbar.ProgressBar
 }
 
-func newQuantizeProgress(w io.Writer) *quantizeProgress {
-	p := &quantizeProgress{w: w, start: time.Now()}
-	if f, ok := w.(*os.File); ok {
-		p.tty = term.IsTerminal(int(f.Fd()))
-	}
-	return p
+// newQuantizeProgress is newProgressBar(w, true).
+func newQuantizeProgress(w io.Writer) *quantizeProgress { return newProgressBar(w, true) }
+
+// newProgressBar returns a bar drawn on w if enabled (no --no-progress) and
+// w is a terminal.
+func newProgressBar(w io.Writer, enabled bool) *quantizeProgress {
+	return &quantizeProgress{w: w, on: enabled && writerIsTerminal(w)}
+}
+
+// writerIsTerminal says whether w is a terminal.
+func writerIsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (p *quantizeProgress) update(tensor string, done, total uint64) {
+	if !p.on {
+		return
+	}
 	if p.bar == nil {
-		if !p.tty && time.Since(p.start) < time.Second {
-			return
-		}
-		throttle := 100 * time.Millisecond
-		if !p.tty {
-			throttle = time.Second
-		}
 		p.bar = progressbar.NewOptions64(int64(total),
 			progressbar.OptionSetWriter(p.w),
 			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(throttle),
+			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionClearOnFinish())
 	}

@@ -1,0 +1,185 @@
+//go:build unix
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/infer-go/infer/internal/testref"
+)
+
+// TestHelperProcess is not a test: startInfer runs the test binary with it
+// selected, INFER_HELPER set and the command line after "--", and it runs
+// that command line as main would and exits with its status.
+func TestHelperProcess(t *testing.T) {
+	if os.Getenv("INFER_HELPER") != "1" {
+		return
+	}
+	args := os.Args
+	for len(args) > 0 && args[0] != "--" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		os.Exit(3)
+	}
+	os.Exit(run(args[1:], os.Stdout, os.Stderr))
+}
+
+// startInfer starts `infer args...` as a separate process.
+func startInfer(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer, *lockedBuffer) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	cmd := exec.Command(exe, append([]string{"-test.run=^TestHelperProcess$", "--"}, args...)...)
+	cmd.Env = append(os.Environ(), "INFER_HELPER=1")
+	stdout, stderr := new(lockedBuffer), new(lockedBuffer)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdout, stderr
+}
+
+// lockedBuffer is a bytes.Buffer that the test reads while the process
+// writes to it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor polls until ok or the deadline; it reports whether ok became true.
+func waitFor(d time.Duration, ok func() bool) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(2 * time.Millisecond) {
+		if ok() {
+			return true
+		}
+	}
+	return false
+}
+
+// tempFiles lists the AtomicFile temporaries in dir.
+func tempFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, ".*.infer-tmp-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func exitCode(err error) int {
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// TestQuantizeSignalsRemoveTemp: SIGINT, SIGTERM and SIGHUP during a
+// quantization stop it, remove its temporary file and exit 130, 143 and 129;
+// a temporary left by kill -9 is removed by the next write of that output.
+func TestQuantizeSignalsRemoveTemp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("quantizes a 44 MB model several times: not in -short")
+	}
+	in := testref.Path(t, "models", "tiny-llama-256-f16.gguf")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.gguf")
+	quantize := func() (*exec.Cmd, *lockedBuffer) {
+		cmd, _, stderr := startInfer(t, "quantize", "-t", "1", in, out, "Q4_K_M")
+		if !waitFor(20*time.Second, func() bool { return len(tempFiles(t, dir)) > 0 }) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("no temporary file appeared in %s; stderr: %s", dir, stderr)
+		}
+		return cmd, stderr
+	}
+	for _, c := range []struct {
+		sig  syscall.Signal
+		code int
+		name string
+	}{{syscall.SIGINT, 130, "SIGINT"}, {syscall.SIGTERM, 143, "SIGTERM"}, {syscall.SIGHUP, 129, "SIGHUP"}} {
+		cmd, stderr := quantize()
+		cmd.Process.Signal(c.sig)
+		err := cmd.Wait()
+		if code := exitCode(err); code != c.code {
+			t.Errorf("%s: exit %d (%v), want %d; stderr: %s", c.name, code, err, c.code, stderr)
+		}
+		if !strings.Contains(stderr.String(), "interrupted by "+c.name) {
+			t.Errorf("%s: stderr %q does not say so", c.name, stderr)
+		}
+		if left := tempFiles(t, dir); len(left) > 0 {
+			t.Errorf("%s: left %v", c.name, left)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%s: an output exists (stat: %v)", c.name, err)
+		}
+	}
+
+	cmd, _ := quantize()
+	cmd.Process.Kill()
+	cmd.Wait()
+	stale := tempFiles(t, dir)
+	if len(stale) != 1 || !strings.Contains(stale[0], ".out.gguf.infer-tmp-") {
+		t.Fatalf("after kill -9: temporaries %v, want one named after out.gguf", stale)
+	}
+	if _, stderr, code := runCmd(t, "quantize", "-t", "2", in, out, "Q4_0"); code != 0 {
+		t.Fatalf("the next quantize: exit %d: %s", code, stderr)
+	}
+	if left := tempFiles(t, dir); len(left) > 0 {
+		t.Errorf("the next write to out.gguf left %v", left)
+	}
+}
+
+// TestGenerateCtrlC: Ctrl-C during generation stops it, prints the
+// timings and exits 130, as llama-cli does.
+func TestGenerateCtrlC(t *testing.T) {
+	model := testref.Path(t, "models", "tiny-llama-256-q8_0.gguf")
+	// --ignore-eos and -n -1 (with context shift): it would never stop.
+	cmd, stdout, stderr := startInfer(t, "-m", model, "-p", "Once", "-n", "-1", "--ignore-eos", "-t", "1")
+	started := waitFor(20*time.Second, func() bool { return stdout.Len() > len("Once")+8 })
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if !started {
+		t.Fatalf("no generated text; stderr: %s", stderr)
+	}
+	if code := exitCode(err); code != 130 {
+		t.Errorf("exit %d (%v), want 130; stderr: %s", code, err, stderr)
+	}
+	for _, want := range []string{"interrupted", "eval time", "infer generate: interrupted by SIGINT"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
