@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -70,7 +71,9 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFloat32sAtomic(*out, logits); err != nil {
+	// A stop signal while the file is written removes the partial file.
+	err = withSignals(func(ctx context.Context) error { return writeFloat32sAtomic(ctx, *out, logits) })
+	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, formatIDs(ids))
@@ -114,7 +117,7 @@ func parseIDs(s string) ([]int32, error) {
 // writeFloat32sAtomic writes xs as little-endian float32 to path through a
 // gguf.AtomicFile, so readers never see a partial file, a failure or a stop
 // signal leaves none behind, and the file gets the umask's mode.
-func writeFloat32sAtomic(path string, xs []float32) error {
+func writeFloat32sAtomic(ctx context.Context, path string, xs []float32) error {
 	f, err := gguf.CreateAtomic(path)
 	if err != nil {
 		return err
@@ -122,7 +125,10 @@ func writeFloat32sAtomic(path string, xs []float32) error {
 	defer f.Abort()
 	w := bufio.NewWriterSize(f, 1<<16)
 	var buf [4]byte
-	for _, x := range xs {
+	for i, x := range xs {
+		if i%(1<<20) == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		binary.LittleEndian.PutUint32(buf[:], math.Float32bits(x))
 		if _, err = w.Write(buf[:]); err != nil {
 			return fmt.Errorf("writing %s: %w", path, err)

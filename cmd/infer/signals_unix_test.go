@@ -183,3 +183,28 @@ func TestGenerateCtrlC(t *testing.T) {
 		}
 	}
 }
+
+// TestOutputModeFollowsUmask: logits -o and quantize outputs get 0666 less
+// the umask (0644 under the usual 022), not os.CreateTemp's 0600.
+func TestOutputModeFollowsUmask(t *testing.T) {
+	model := testref.Path(t, "models", "tiny-llama-256-q8_0.gguf")
+	old := syscall.Umask(0o027)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	logits, quantized := filepath.Join(dir, "l.f32"), filepath.Join(dir, "q.gguf")
+	if _, stderr, code := runCmd(t, "logits", "-m", model, "--tokens", "1,2", "-o", logits); code != 0 {
+		t.Fatalf("logits: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runCmd(t, "quantize", model, quantized, "q4_0"); code != 0 {
+		t.Fatalf("quantize: exit %d: %s", code, stderr)
+	}
+	for _, p := range []string{logits, quantized} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode().Perm(); got != 0o640 {
+			t.Errorf("%s: mode %03o, want 0640 under umask 027", filepath.Base(p), got)
+		}
+	}
+}

@@ -42,6 +42,8 @@ func runTokenize(args []string, stdout, stderr io.Writer) error {
 		return usagef("want one text argument, have %d (quote the text)", len(rest))
 	case len(rest) == 1:
 		text = rest[0]
+	case !given:
+		return usagef("no text: give it as an argument (infer tokenize -m model.gguf 'text'), with -p or with -f")
 	}
 	if *model == "" {
 		return usagef("no model: give -m model.gguf")
@@ -59,6 +61,9 @@ func runTokenize(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: %w", *model, err)
 	}
 	ids := tok.Encode(text, !*noBOS, *parseSpecial)
+	if missing := tok.Unencodable(text, ids); len(missing) > 0 {
+		fmt.Fprintf(stderr, "warning: %s: they have no token\n", describeUnencodable(missing))
+	}
 	if *showPieces {
 		for _, id := range ids {
 			fmt.Fprintf(stdout, "%6d -> '%s'\n", id, tok.PieceSpecial(id)) // as llama-tokenize: "<s>", not ""
