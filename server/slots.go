@@ -139,7 +139,7 @@ func (p *slotPool) release(s *slot) {
 // poolStats is a snapshot of the pool.
 type poolStats struct {
 	busy, queued, peakQueued int
-	cachedTokens int // tokens held by every slot's cache
+	cachedTokens             int // tokens held by every slot's cache
 }
 
 func (p *slotPool) stats() poolStats {
