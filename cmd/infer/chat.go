@@ -113,7 +113,7 @@ func chatMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	addSamplerFlags(fs, &params)
 	n := fs.Int("n", -1, "most tokens per reply (-1: until the end of the turn or the context)")
 	fs.IntVar(n, "n-predict", -1, "same as -n")
-	templateName := fs.String("chat-template", "", "chat template: a built-in name ("+strings.Join(chat.BuiltinNames(), ", ")+") or a template file; default: the model's own")
+	templateName := fs.String("chat-template", "", "chat template: a built-in format ("+strings.Join(chat.BuiltinNames(), ", ")+"), model:NAME for one of the model's named templates, or a template file; default: the model's own")
 	system := fs.String("system", "", "system prompt")
 	fs.StringVar(system, "sys", "", "same as --system")
 	fs.StringVar(system, "system-prompt", "", "same as --system")
@@ -154,7 +154,7 @@ func chatMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	defer m.Close()
 	format, err := loadChatFormat(m, *templateName)
 	if err != nil {
-		return fmt.Errorf("chat template: %w", err)
+		return err
 	}
 	sess, err := m.NewSession(infer.SessionOptions{})
 	if err != nil {

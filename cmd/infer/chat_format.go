@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"strings"
 
 	"github.com/infer-go/infer"
@@ -25,87 +23,26 @@ type chatFormat struct {
 	stops []string
 }
 
-// loadChatFormat picks the format as the model and --chat-template
-// (override: a built-in name or a template file; "" for the model's own)
-// say. A model without a template gets the built-in format its special
-// tokens suggest (chatml when none does), marked as a guess.
-//
-// The root package's Model.ChatFormat is to provide this choice for every
-// front end; until it does, the chat makes it here from the chat package's
-// pieces, the way llama.cpp does.
+// loadChatFormat picks the format as the model and --chat-template say
+// (override: "" for the model's own template, else a built-in name, one of
+// the model's named templates or a template file; see Model.ChatFormat).
 func loadChatFormat(m *infer.Model, override string) (*chatFormat, error) {
-	src, name, guessed, err := chooseTemplate(m, override)
+	f, err := m.ChatFormat(override)
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := chat.Parse(src)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	sp := m.SpecialTokens()
-	tok := m.Tokenizer()
-	var bos, eos string
-	if sp.BOS >= 0 {
-		bos = tok.TokenText(sp.BOS)
-	}
-	if sp.EOS >= 0 {
-		eos = tok.TokenText(sp.EOS)
+	name := f.Name
+	if like := chat.Detect(f.Template.Source()); like != "" && like != name && !f.Guessed {
+		name += " (" + like + ")"
 	}
 	cf := &chatFormat{
-		name:    name,
-		guessed: guessed,
-		render: func(msgs []chat.Message, gen bool) (string, error) {
-			return tmpl.Render(chat.Inputs{Messages: msgs, AddGenerationPrompt: gen, BOSToken: bos, EOSToken: eos})
-		},
-		// Special tokens written by the template are parsed; the BOS is
-		// added unless the template wrote it already.
-		tokenize: func(text string) []int32 {
-			return m.Tokenize(text, bos == "" || !strings.HasPrefix(text, bos), true)
-		},
+		name:     name,
+		guessed:  f.Guessed,
+		render:   func(msgs []chat.Message, gen bool) (string, error) { return f.Render(msgs, gen, nil) },
+		tokenize: m.TokenizeChat,
 	}
 	cf.stops = turnEndStops(cf.render)
 	return cf, nil
-}
-
-// chooseTemplate returns the template source to use and its name.
-func chooseTemplate(m *infer.Model, override string) (src, name string, guessed bool, err error) {
-	if override != "" {
-		if src, ok := chat.Builtin(override); ok {
-			return src, override, false, nil
-		}
-		data, err := os.ReadFile(override)
-		if err != nil {
-			return "", "", false, fmt.Errorf("--chat-template %s: neither a built-in format (%s) nor a readable file: %w",
-				override, strings.Join(chat.BuiltinNames(), ", "), err)
-		}
-		return string(data), describeTemplate(override, string(data)), false, nil
-	}
-	for _, kv := range m.Metadata() {
-		if kv.Key == "tokenizer.chat_template" {
-			if s, ok := kv.Value.Data.(string); ok && s != "" {
-				return s, describeTemplate("the model's template", s), false, nil
-			}
-		}
-	}
-	tok := m.Tokenizer()
-	name = chat.Guess(func(text string) bool { _, ok := tok.TokenID(text); return ok })
-	if name == "" {
-		name = "chatml" // llama.cpp's fallback
-	}
-	src, ok := chat.Builtin(name)
-	if !ok {
-		return "", "", false, fmt.Errorf("no built-in chat format %q", name)
-	}
-	return src, name, true, nil
-}
-
-// describeTemplate names a template by where it came from and the built-in
-// format it resembles.
-func describeTemplate(from, src string) string {
-	if like := chat.Detect(src); like != "" {
-		return from + " (" + like + ")"
-	}
-	return from
 }
 
 // turnEndStops finds what the format writes after an assistant's message:
