@@ -80,11 +80,21 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 		return
 	}
 
-	buf := getScratch(n * actSize)
+	rt := tr.kernel(w.Rows, w.Cols, n)
+	k := rt.tile
+	actStride := actSize
+	if k != nil && k.actExtra != nil {
+		actStride += k.actExtra(w.Cols)
+	}
+	buf := getScratch(n * actStride)
 	act := *buf
 	convert := func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			tr.FromFloat(act[r*actSize:(r+1)*actSize], x[r*w.Cols:(r+1)*w.Cols])
+			row := act[r*actStride : (r+1)*actStride]
+			tr.FromFloat(row[:actSize], x[r*w.Cols:(r+1)*w.Cols])
+			if k != nil && k.prep != nil {
+				k.prep(row, actSize, w.Cols)
+			}
 		}
 	}
 	if n == 1 {
@@ -93,25 +103,20 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 		p.Parallel(n, convert)
 	}
 
-	vecDot, cols, rows := tr.kernel(w.Rows, w.Cols, n), w.Cols, w.Rows
-	p.Parallel(rows, func(lo, hi int) {
-		// Tile the work: a few weight rows (in L1) against a block of
-		// activation rows (in L2), so a batch reads each weight row from
-		// memory once per activation block rather than once per activation.
-		const rowBlock, actBlock = 16, 32
-		for r0 := 0; r0 < n; r0 += actBlock {
-			r1 := min(r0+actBlock, n)
-			for i0 := lo; i0 < hi; i0 += rowBlock {
-				i1 := min(i0+rowBlock, hi)
-				for r := r0; r < r1; r++ {
-					y := act[r*actSize : (r+1)*actSize]
-					out := dst[r*rows : (r+1)*rows]
-					for i := i0; i < i1; i++ {
-						out[i] = vecDot(cols, w.Data[i*rowSize:(i+1)*rowSize], y)
-					}
-				}
-			}
-		}
+	m := tileArgs{
+		cols: w.Cols, w: w.Data, rowSize: rowSize, rows: w.Rows,
+		act: act, actStride: actStride, actSize: actSize, acts: n,
+		dst: dst, dstStride: w.Rows, dot: rt.dot,
+	}
+	mul, group := mulByDot, 1
+	if k != nil {
+		mul, group = k.mul, k.rowGroup
+	}
+	// Each thread takes whole groups of rows against every activation row.
+	groups := (w.Rows + group - 1) / group
+	p.Parallel(groups, func(lo, hi int) {
+		t := m.sub(lo*group, min(hi*group, w.Rows), 0, n)
+		mul(&t)
 	})
 	putScratch(buf)
 }

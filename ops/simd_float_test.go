@@ -24,18 +24,21 @@ func simdFloatKernels(t *testing.T) []floatKernel {
 	if !simdAvailable() {
 		t.Skip("no assembly kernels on this CPU or build")
 	}
-	simd := portableVecDot
-	installSIMD(&simd)
 	p := &portableVecDot
 	var ks []floatKernel
-	for _, k := range []floatKernel{
-		{"F16", 2, p[quant.F16].VecDot, simd[quant.F16].VecDot},
-		{"F16/batch", 2, p[quant.F16].VecDotBatch, simd[quant.F16].VecDotBatch},
-		{"F32", 4, p[quant.F32].VecDot, simd[quant.F32].VecDot},
-		{"F32/batch", 4, p[quant.F32].VecDotBatch, simd[quant.F32].VecDotBatch},
-	} {
-		if hasAssembly(k.portable, k.simd) {
-			ks = append(ks, k)
+	seen := kernelSet{}
+	names, tables := simdTables()
+	for li, simd := range tables {
+		for _, k := range []floatKernel{
+			{"F16", 2, p[quant.F16].VecDot, simd[quant.F16].VecDot},
+			{"F16/batch", 2, p[quant.F16].VecDotBatch, simd[quant.F16].VecDotBatch},
+			{"F32", 4, p[quant.F32].VecDot, simd[quant.F32].VecDot},
+			{"F32/batch", 4, p[quant.F32].VecDotBatch, simd[quant.F32].VecDotBatch},
+		} {
+			if hasAssembly(k.portable, k.simd) && seen.add(k.simd) {
+				k.name += "/" + names[li]
+				ks = append(ks, k)
+			}
 		}
 	}
 	if len(ks) == 0 {

@@ -23,51 +23,30 @@ func kquantKernels(t *testing.T) []struct {
 	if !simdAvailable() {
 		t.Skip("no assembly kernels on this CPU or build")
 	}
-	simd := portableVecDot
-	installSIMD(&simd)
-	p := &portableVecDot
-	ks := []struct {
+	type kernel = struct {
 		typ            quant.Type
 		blockSize      int
 		f16At          []int
 		portable, simd func(int, []byte, []byte) float32
-	}{
-		{quant.Q4_K, 144, []int{0, 2}, p[quant.Q4_K].VecDot, simd[quant.Q4_K].VecDot},
-		{quant.Q6_K, 210, []int{208}, p[quant.Q6_K].VecDot, simd[quant.Q6_K].VecDot},
 	}
-	for _, k := range ks {
-		if !hasAssembly(k.portable, k.simd) {
-			t.Skipf("%s has no assembly kernel on this architecture", k.typ)
+	var ks []kernel
+	seen := kernelSet{}
+	p := &portableVecDot
+	_, tables := simdTables()
+	for _, simd := range tables {
+		for _, k := range []kernel{
+			{quant.Q4_K, 144, []int{0, 2}, p[quant.Q4_K].VecDot, simd[quant.Q4_K].VecDot},
+			{quant.Q6_K, 210, []int{208}, p[quant.Q6_K].VecDot, simd[quant.Q6_K].VecDot},
+		} {
+			if !hasAssembly(k.portable, k.simd) {
+				t.Skipf("%s has no assembly kernel on this architecture", k.typ)
+			}
+			if seen.add(k.simd) {
+				ks = append(ks, k)
+			}
 		}
 	}
 	return ks
-}
-
-// q8KGen fills Q8_K blocks: the scale, each activation, and whether bsums
-// are the sums of the activations (as QuantizeQ8K writes them) or any int16.
-type q8KGen struct {
-	scale    func(*rand.Rand) float32
-	act      func(*rand.Rand) byte
-	anyBsums bool
-}
-
-func (g q8KGen) fill(rng *rand.Rand, y []byte) {
-	for b := 0; b < len(y); b += q8KSize {
-		binary.LittleEndian.PutUint32(y[b:], math.Float32bits(g.scale(rng)))
-		for i := range 256 {
-			y[b+q8KQs+i] = g.act(rng)
-		}
-		for j := range 16 {
-			s := int16(0)
-			for i := range 16 {
-				s += int16(int8(y[b+q8KQs+16*j+i]))
-			}
-			if g.anyBsums {
-				s = int16(rng.Uint32())
-			}
-			binary.LittleEndian.PutUint16(y[b+q8KBsums+2*j:], uint16(s))
-		}
-	}
 }
 
 // TestSIMDKQuantsMatchPortable checks that the Q4_K and Q6_K assembly

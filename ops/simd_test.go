@@ -20,18 +20,42 @@ func simdKernels(t *testing.T) []struct {
 	if !simdAvailable() {
 		t.Skip("no assembly kernels on this CPU or build")
 	}
-	simd := portableVecDot
-	installSIMD(&simd)
-	p := &portableVecDot
-	return []struct {
+	type kernel = struct {
 		name           string
 		blockSize      int
 		portable, simd func(int, []byte, []byte) float32
-	}{
-		{"Q8_0", 34, p[quant.Q8_0].VecDot, simd[quant.Q8_0].VecDot},
-		{"Q4_0", 18, p[quant.Q4_0].VecDot, simd[quant.Q4_0].VecDot},
-		{"Q4_0/repacked", 18, p[quant.Q4_0].VecDotRepacked, simd[quant.Q4_0].VecDotRepacked},
 	}
+	var ks []kernel
+	seen := kernelSet{}
+	p := &portableVecDot
+	names, tables := simdTables()
+	for li, simd := range tables {
+		for _, k := range []kernel{
+			{"Q8_0", 34, p[quant.Q8_0].VecDot, simd[quant.Q8_0].VecDot},
+			{"Q4_0", 18, p[quant.Q4_0].VecDot, simd[quant.Q4_0].VecDot},
+			{"Q4_0/repacked", 18, p[quant.Q4_0].VecDotRepacked, simd[quant.Q4_0].VecDotRepacked},
+		} {
+			if seen.add(k.simd) {
+				k.name += "/" + names[li]
+				ks = append(ks, k)
+			}
+		}
+	}
+	return ks
+}
+
+// kernelSet holds the kernels a test has taken: a kernel a higher level
+// keeps from a lower one is tested once.
+type kernelSet map[uintptr]bool
+
+// add reports whether f is new to s, and adds it.
+func (s kernelSet) add(f func(int, []byte, []byte) float32) bool {
+	ptr := reflect.ValueOf(f).Pointer()
+	if s[ptr] {
+		return false
+	}
+	s[ptr] = true
+	return true
 }
 
 // randomF16 returns a random finite half (any exponent but the one of Inf

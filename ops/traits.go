@@ -32,18 +32,34 @@ type vecDotTraits struct {
 	// a multiple of 8: llama.cpp's x86 build repacks those weights when it
 	// loads them and multiplies them with kernels of its own.
 	VecDotRepacked func(n int, x, y []byte) float32
+
+	// Tile, BatchTile and RepackedTile, when set, compute many outputs of
+	// the VecDot, VecDotBatch and VecDotRepacked routes at once (several
+	// weight rows against several activation rows, each weight block read
+	// once per tile), every output with exactly the bits of the route's dot
+	// function. Assembly installs them; without one MatMul calls the dot
+	// function once per output.
+	Tile, BatchTile, RepackedTile *tileKernel
 }
 
-// kernel returns the dot product llama.cpp uses for every output of a
-// product of a rows x cols matrix with n activation rows.
-func (tr *vecDotTraits) kernel(rows, cols, n int) func(n int, x, y []byte) float32 {
+// route is the kernel llama.cpp uses for every output of one product: its
+// dot function (the definition of the bits) and, where there is one, the
+// tile kernel that computes many outputs of it at once.
+type route struct {
+	dot  func(n int, x, y []byte) float32
+	tile *tileKernel
+}
+
+// kernel returns the route llama.cpp takes for a product of a rows x cols
+// matrix with n activation rows.
+func (tr *vecDotTraits) kernel(rows, cols, n int) route {
 	switch {
 	case tr.VecDotRepacked != nil && rows%8 == 0:
-		return tr.VecDotRepacked
+		return route{tr.VecDotRepacked, tr.RepackedTile}
 	case tr.VecDotBatch != nil && n >= 2 && rows%4 == 0 && cols%16 == 0:
-		return tr.VecDotBatch
+		return route{tr.VecDotBatch, tr.BatchTile}
 	}
-	return tr.VecDot
+	return route{tr.VecDot, tr.Tile}
 }
 
 // vecDotTable is indexed by weight type; entries with a nil VecDot are types

@@ -61,14 +61,19 @@ func vecDotQ4_0Q8_0RepackedAVX2(n int, x, y []byte) float32 {
 	return dotQ4_0RepackedAVX2(&x[0], &y[0], nb)
 }
 
-// simdAvailable reports whether this CPU can run the assembly kernels.
-func simdAvailable() bool {
-	return cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.F16C)
+// simdLevels: AVX2 with FMA3 and F16C (every kernel in the *_amd64.s
+// files), then AVX-512 (F, BW, VL, DQ) with VNNI, whose tile kernels
+// replace some of AVX2's.
+var simdLevels = []simdLevel{
+	{"avx2", func() bool { return cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.F16C) }, installAVX2},
+	{"avx512", func() bool {
+		return cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.F16C,
+			cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512DQ, cpuid.AVX512VNNI)
+	}, installAVX512},
 }
 
-// installSIMD puts the assembly kernels into t; the caller has checked
-// simdAvailable.
-func installSIMD(t *[len(vecDotTable)]vecDotTraits) {
+// installAVX2 puts the AVX2 kernels into t.
+func installAVX2(t *kernelTable) {
 	t[quant.Q8_0].VecDot = vecDotQ8_0Q8_0AVX2
 	t[quant.Q4_0].VecDot = vecDotQ4_0Q8_0AVX2
 	t[quant.Q4_0].VecDotRepacked = vecDotQ4_0Q8_0RepackedAVX2

@@ -60,12 +60,12 @@ func vecDotQ4_0Q8_0RepackedNEON(n int, x, y []byte) float32 {
 	return dotQ4_0RepackedNEON(&x[0], &y[0], nb)
 }
 
-// simdAvailable reports whether this CPU can run the assembly kernels: ASIMD
-// and FP16 conversion are part of the arm64 base architecture.
-func simdAvailable() bool { return true }
+// simdLevels: base ASIMD and FP16 conversion, part of the arm64 base
+// architecture, so every arm64 CPU runs the one level.
+var simdLevels = []simdLevel{{"neon", func() bool { return true }, installNEON}}
 
-// installSIMD puts the assembly kernels into t.
-func installSIMD(t *[len(vecDotTable)]vecDotTraits) {
+// installNEON puts the NEON kernels into t.
+func installNEON(t *kernelTable) {
 	t[quant.Q8_0].VecDot = vecDotQ8_0Q8_0NEON
 	t[quant.Q4_0].VecDot = vecDotQ4_0Q8_0NEON
 	t[quant.Q4_0].VecDotRepacked = vecDotQ4_0Q8_0RepackedNEON

@@ -4,7 +4,4 @@ package ops
 
 // Without assembly kernels (another GOARCH, or the purego build tag) the
 // portable kernels are the only ones.
-
-func simdAvailable() bool { return false }
-
-func installSIMD(*[len(vecDotTable)]vecDotTraits) {}
+var simdLevels []simdLevel

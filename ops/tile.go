@@ -1,0 +1,76 @@
+package ops
+
+// tileKernel computes many outputs of one route at once: a range of weight
+// rows against a range of activation rows, so that each weight block is
+// read once per tile of activations rather than once per activation, and
+// several outputs are summed side by side in one register. Every output
+// gets exactly the bits of the route's dot function: a tile kernel runs the
+// same sums, in the same order, for several outputs at a time; it never
+// reorders one.
+type tileKernel struct {
+	// rowGroup is the number of weight rows the kernel prefers to take
+	// together: MatMul hands each thread a multiple of it (but the last), so
+	// that no thread is left with a short group at its edge.
+	rowGroup int
+	// actExtra, when set, is the number of bytes the kernel wants after each
+	// converted activation row of cols elements, which prep fills from the
+	// converted row (actSize bytes) before any product (block sums, say).
+	actExtra func(cols int) int
+	prep     func(row []byte, actSize, cols int)
+	// mul computes every output of m.
+	mul func(m *tileArgs)
+}
+
+// tileArgs is one tile of outputs: for i < rows and r < acts,
+//
+//	dst[r*dstStride+i] = dot(cols, w[i*rowSize:(i+1)*rowSize], act[r*actStride:])
+//
+// where each activation row holds actSize converted bytes followed by the
+// kernel's actExtra bytes.
+type tileArgs struct {
+	cols               int
+	w                  []byte
+	rowSize, rows      int
+	act                []byte
+	actStride, actSize int
+	acts               int
+	dst                []float32
+	dstStride          int
+	dot                func(n int, x, y []byte) float32 // the route's dot, for what the kernel leaves
+}
+
+// row returns weight row i of the tile.
+func (m *tileArgs) row(i int) []byte { return m.w[i*m.rowSize : (i+1)*m.rowSize] }
+
+// actRow returns activation row r of the tile, without its extra bytes.
+func (m *tileArgs) actRow(r int) []byte { return m.act[r*m.actStride : r*m.actStride+m.actSize] }
+
+// sub returns the tile of rows [i0, i1) and activations [r0, r1) of m.
+func (m *tileArgs) sub(i0, i1, r0, r1 int) tileArgs {
+	s := *m
+	s.w = m.w[i0*m.rowSize : i1*m.rowSize]
+	s.rows = i1 - i0
+	s.act = m.act[r0*m.actStride:]
+	s.acts = r1 - r0
+	s.dst = m.dst[r0*m.dstStride+i0:]
+	return s
+}
+
+// mulByDot computes every output of m with its dot function, a few weight
+// rows (in L1) against a block of activation rows (in L2) at a time.
+func mulByDot(m *tileArgs) {
+	const rowBlock, actBlock = 16, 32
+	for r0 := 0; r0 < m.acts; r0 += actBlock {
+		r1 := min(r0+actBlock, m.acts)
+		for i0 := 0; i0 < m.rows; i0 += rowBlock {
+			i1 := min(i0+rowBlock, m.rows)
+			for r := r0; r < r1; r++ {
+				y := m.actRow(r)
+				out := m.dst[r*m.dstStride:]
+				for i := i0; i < i1; i++ {
+					out[i] = m.dot(m.cols, m.row(i), y)
+				}
+			}
+		}
+	}
+}

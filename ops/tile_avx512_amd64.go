@@ -1,0 +1,107 @@
+//go:build amd64 && !purego
+
+package ops
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/infer-go/infer/quant"
+)
+
+// The AVX-512 tile kernels (tile_avx512_amd64.s). Each assembly routine
+// takes whole groups of rows and whole blocks; its Go wrapper checks the
+// sizes, hands it every whole group and leaves the rest of the rows to the
+// route's dot function, which gives the same bits.
+
+// installAVX512 puts the AVX-512 kernels into t, over AVX2's.
+func installAVX512(t *kernelTable) {
+	t[quant.Q4_0].RepackedTile = &tileKernel{rowGroup: 16, actExtra: q4_0RepackedExtra, prep: prepQ4_0Repacked, mul: mulQ4_0RepackedAVX512}
+	t[quant.Q8_0].Tile = &tileKernel{rowGroup: 8, mul: mulQ8_0AVX512}
+}
+
+// q8_0TileAVX512 computes vecDotQ8_0Q8_0 of 8 weight rows of nb blocks
+// (row i at w + i*rowSize) with nact <= 4 activation rows (row r at act +
+// r*actStride), into dst[r*dstStride + i]: per output eight float lanes,
+// lane l getting per block fma(d_w·d_y, Σ w·y over elements 4l..4l+3,
+// lane), then hsum8.
+//
+//go:noescape
+func q8_0TileAVX512(w *byte, rowSize int, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+
+func mulQ8_0AVX512(m *tileArgs) {
+	nb := m.cols / 32
+	if m.rowSize != nb*34 || m.actSize != nb*34 || nb == 0 {
+		panic("ops: Q8_0 tile: bad sizes")
+	}
+	full := m.rows &^ 7
+	if full > 0 {
+		_ = m.w[full*m.rowSize-1]
+		_ = m.act[(m.acts-1)*m.actStride+m.actSize-1]
+		_ = m.dst[(m.acts-1)*m.dstStride+full-1]
+	}
+	for i0 := 0; i0 < full; i0 += 8 {
+		for r0 := 0; r0 < m.acts; r0 += 4 {
+			q8_0TileAVX512(&m.w[i0*m.rowSize], m.rowSize, &m.act[r0*m.actStride], m.actStride,
+				min(4, m.acts-r0), nb, &m.dst[r0*m.dstStride+i0], m.dstStride)
+		}
+	}
+	if full < m.rows {
+		rest := m.sub(full, m.rows, 0, m.acts)
+		mulByDot(&rest)
+	}
+}
+
+// q4_0RTileAVX512 computes, for 16 weight rows of nb Q4_0 blocks (row i at
+// w + i*rowSize) and nact <= 8 activation rows prepared by
+// prepQ4_0Repacked (row r at act + r*actStride), every output of
+// vecDotQ4_0Q8_0Repacked: per block the exact integer Σ (q-8)·y, then
+// acc = fma(float(sum), d_w·d_y, acc), one output per lane; output (i, r)
+// goes to dst[r*dstStride + i].
+//
+//go:noescape
+func q4_0RTileAVX512(w *byte, rowSize int, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+
+// q4_0RepackedExtra is the prepared copy of an activation row: per block
+// its 32 quants, -8 times their sum (int32), and its scale as a float32.
+func q4_0RepackedExtra(cols int) int { return cols / 32 * 40 }
+
+// prepQ4_0Repacked writes the prepared copy of the Q8_0 row in row[:actSize]
+// after it.
+func prepQ4_0Repacked(row []byte, actSize, cols int) {
+	nb := cols / 32
+	src, dst := row[:nb*34], row[actSize:actSize+nb*40]
+	for b := range nb {
+		y, p := (*[34]byte)(src[34*b:]), (*[40]byte)(dst[40*b:])
+		copy(p[:32], y[2:])
+		var s int32
+		for _, q := range y[2:] {
+			s += int32(int8(q))
+		}
+		binary.LittleEndian.PutUint32(p[32:], uint32(-8*s))
+		binary.LittleEndian.PutUint32(p[36:], math.Float32bits(f16(y[0], y[1])))
+	}
+}
+
+func mulQ4_0RepackedAVX512(m *tileArgs) {
+	nb := m.cols / 32
+	if m.rowSize != nb*18 || m.actStride < m.actSize+nb*40 || nb == 0 {
+		panic("ops: Q4_0 tile: bad sizes")
+	}
+	full := m.rows &^ 15
+	if full > 0 {
+		_ = m.w[full*m.rowSize-1]
+		_ = m.act[(m.acts-1)*m.actStride+m.actSize+nb*40-1]
+		_ = m.dst[(m.acts-1)*m.dstStride+full-1]
+	}
+	for i0 := 0; i0 < full; i0 += 16 {
+		for r0 := 0; r0 < m.acts; r0 += 8 {
+			q4_0RTileAVX512(&m.w[i0*m.rowSize], m.rowSize, &m.act[r0*m.actStride+m.actSize], m.actStride,
+				min(8, m.acts-r0), nb, &m.dst[r0*m.dstStride+i0], m.dstStride)
+		}
+	}
+	if full < m.rows {
+		rest := m.sub(full, m.rows, 0, m.acts)
+		mulByDot(&rest)
+	}
+}
