@@ -39,8 +39,8 @@ type Params struct {
 
 	// RepeatPenalty divides positive logits (multiplies negative ones) of
 	// tokens seen in the last RepeatLastN accepted tokens, once per distinct
-	// token; 1 is off. (New treats 0, the zero value, as 1; Validate rejects
-	// values <= 0.)
+	// token; 1 is off, and so is 0, the zero value (llama.cpp would divide
+	// by it). Validate rejects negative values.
 	RepeatPenalty float32
 	// RepeatLastN is the window of the repetition, frequency and presence
 	// penalties: 0 is off, -1 every accepted token (llama.cpp's "context
@@ -171,6 +171,7 @@ func (p Params) WithContext(contextLength int) Params {
 }
 
 // Validate reports every value outside its range, one error per parameter,
+// for DefaultParams as for the zero Params (plain greedy decoding),
 // naming it with llama.cpp's flag name and saying what it wants (for
 // example "temp NaN: want a number >= 0 (0 = greedy)"). NaN and infinities
 // are rejected everywhere except a logit bias of -Inf, which bans a token.
@@ -187,8 +188,8 @@ func (p Params) Validate() error {
 	return errors.Join(errs...)
 }
 
-// repeatPenalty is the repetition penalty New applies: 0 (the zero value)
-// and other values Validate rejects mean off.
+// repeatPenalty is the repetition penalty New applies: 0 (the zero value),
+// negative and infinite values mean off.
 func (p *Params) repeatPenalty() float32 {
 	if p.RepeatPenalty > 0 && !math.IsInf(float64(p.RepeatPenalty), 0) {
 		return p.RepeatPenalty

@@ -9,9 +9,12 @@ import (
 	"testing"
 )
 
-func TestDefaultParamsValid(t *testing.T) {
+func TestDefaultAndZeroParamsValid(t *testing.T) {
 	if err := DefaultParams().Validate(); err != nil {
-		t.Fatalf("DefaultParams().Validate() = %v", err)
+		t.Errorf("DefaultParams().Validate() = %v", err)
+	}
+	if err := (Params{}).Validate(); err != nil {
+		t.Errorf("Params{}.Validate() = %v", err)
 	}
 }
 
@@ -28,8 +31,7 @@ func TestValidate(t *testing.T) {
 		{func(p *Params) { p.TopP = -0.1 }, "top-p -0.1: want a number in [0, 1]"},
 		{func(p *Params) { p.MinP = 2 }, "min-p 2: want a number in [0, 1]"},
 		{func(p *Params) { p.TypicalP = nan }, "typical NaN: want a number in [0, 1]"},
-		{func(p *Params) { p.RepeatPenalty = 0 }, "repeat-penalty 0: want a number > 0"},
-		{func(p *Params) { p.RepeatPenalty = -1 }, "repeat-penalty -1: want a number > 0"},
+		{func(p *Params) { p.RepeatPenalty = -1 }, "repeat-penalty -1: want a number >= 0"},
 		{func(p *Params) { p.RepeatLastN = -2 }, "repeat-last-n -2: want an integer >= -1"},
 		{func(p *Params) { p.FrequencyPenalty = inf }, "frequency-penalty +Inf: want a number"},
 		{func(p *Params) { p.PresencePenalty = nan }, "presence-penalty NaN: want a number"},

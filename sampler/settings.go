@@ -53,9 +53,11 @@ var paramTable = []param{
 			return nil
 		},
 	},
-	float32Param("repeat-penalty", []string{"penalty-repeat"}, "1 = off",
-		func(p *Params) *float32 { return &p.RepeatPenalty }, "a number > 0",
-		func(x float32) bool { return x > 0 }),
+	// 0 is accepted as off: it is the zero Params' value, which callers
+	// use for plain greedy decoding (llama.cpp would divide by it).
+	float32Param("repeat-penalty", []string{"penalty-repeat"}, "1 = off, and 0 as the zero value",
+		func(p *Params) *float32 { return &p.RepeatPenalty }, "a number >= 0",
+		func(x float32) bool { return x >= 0 }),
 	intParam("repeat-last-n", []string{"penalty-last-n"}, "0 = off, -1 = context size",
 		func(p *Params) *int { return &p.RepeatLastN }, "an integer >= -1",
 		func(n int) bool { return n >= -1 }),
