@@ -14,8 +14,9 @@
 //
 // Draws come from a seeded PCG generator, so a seed reproduces a run exactly
 // (though not llama.cpp's own draws, which use mt19937). Sampling a token does
-// not allocate once the Sampler's buffers have grown to the vocabulary size,
-// and greedy sampling without penalties does not sort the vocabulary.
+// not allocate once the Sampler's buffers have grown to the vocabulary size
+// (and, for a -1 window, to the history), and greedy sampling without
+// penalties does not even copy the logits.
 //
 // Params holds the settings; Validate checks them, Set and Settings read and
 // write them by llama.cpp's flag names (for a REPL's /set and /show), and
