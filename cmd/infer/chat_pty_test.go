@@ -203,7 +203,7 @@ func TestChatTerminalQuitKeys(t *testing.T) {
 	}
 }
 
-func TestChatTerminalPasteAndHistory(t *testing.T) {
+func TestChatTerminalPasteHistoryCompletion(t *testing.T) {
 	model := chatModel(t)
 	s := startTerminalChat(t, "-m", model, "--chat-template", "chatml", "-n", "4", "-t", "1", "--verbose")
 	s.waitFor(promptRE, 1, "the prompt")
@@ -222,6 +222,9 @@ func TestChatTerminalPasteAndHistory(t *testing.T) {
 	s.waitFor(regexp.MustCompile(`context: +\d+ of 256 tokens`), 1, "/show")
 	s.send("\x1b[A\r")
 	s.waitFor(regexp.MustCompile(`context: +\d+ of 256 tokens`), 2, "/show again")
+	// Tab completes a command.
+	s.send("/sho\t\r")
+	s.waitFor(regexp.MustCompile(`context: +\d+ of 256 tokens`), 3, "/show by tab completion")
 	s.send("\x04")
 	s.exit()
 	hist, err := os.ReadFile(filepath.Join(s.state, "infer", "chat_history"))
