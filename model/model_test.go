@@ -25,6 +25,10 @@ type tinySpec struct {
 	tied                                    bool       // leave output.weight out
 	noKVHeads                               bool       // leave attention.head_count_kv out
 	activation                              string     // gpt2.activation, if set
+	headDim                                 int        // attention.key_length/value_length; 0: embd/heads
+	slidingWindow                           int        // attention.sliding_window; 0: not written
+	ropeFactors                             bool       // phi3: write rope_factors_short.weight
+	spmVocab                                bool       // write tinySPMTokens as a SentencePiece vocabulary (vocab must match)
 
 	// shapes overrides the dims of a tensor (and the amount of data written);
 	// missing leaves one out.
@@ -44,6 +48,9 @@ type tensor struct {
 // tensors returns the model's tensors with deterministic random values:
 // norms near 1, biases and weights small, so activations stay O(1).
 func (s tinySpec) tensors() []tensor {
+	if s.arch != "llama" && s.arch != "gpt2" {
+		return s.decoderTensors()
+	}
 	rng := rand.New(rand.NewPCG(1, uint64(len(s.arch))))
 	e, kv, ff := s.embd, s.headsKV*(s.embd/s.heads), s.ff
 	var ts []tensor
@@ -131,14 +138,33 @@ func (s tinySpec) write(tb testing.TB, dir string) string {
 	if !s.noKVHeads {
 		kv(arch+".attention.head_count_kv", uint32(s.headsKV))
 	}
-	if s.arch == "gpt2" {
+	if s.arch == "gpt2" || s.arch == "starcoder2" {
 		kv(arch+".attention.layer_norm_epsilon", float32(1e-5))
 	} else {
 		kv(arch+".attention.layer_norm_rms_epsilon", float32(1e-5))
+	}
+	if s.arch != "gpt2" {
 		kv(arch+".rope.freq_base", float32(10000))
 		if s.ropeDims != 0 {
 			kv(arch+".rope.dimension_count", uint32(s.ropeDims))
 		}
+	}
+	if s.headDim != 0 {
+		kv(arch+".attention.key_length", uint32(s.headDim))
+		kv(arch+".attention.value_length", uint32(s.headDim))
+	}
+	if s.slidingWindow != 0 {
+		kv(arch+".attention.sliding_window", uint32(s.slidingWindow))
+	}
+	switch s.arch {
+	case "gemma2":
+		kv(arch+".attn_logit_softcapping", float32(50))
+		kv(arch+".final_logit_softcapping", float32(30))
+	case "phi3":
+		kv(arch+".rope.scaling.original_context_length", uint32(s.ctx))
+	}
+	if s.spmVocab {
+		writeTinySPM(w)
 	}
 	if s.activation != "" {
 		kv(activationKey, s.activation)
