@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/infer-go/infer"
@@ -11,61 +10,59 @@ import (
 // prompter turns a conversation into prompt tokens with the model's chat
 // format.
 type prompter struct {
-	name    string // the format's name, for the start-up line
-	guessed bool   // the model has no template: the format is a guess
-	tmpl    *chat.Template
-	bos     string
-	eos     string
-	m       *infer.Model
+	format *infer.ChatFormat
+	m      *infer.Model
+	// turnEnd is the text the format writes after an assistant's message,
+	// a stop string for every chat request: in formats whose turn end is
+	// not a token the vocabulary marks as end-of-generation (a model
+	// without a template, answering in a guessed format), it is how a
+	// reply ends at the end of its turn.
+	turnEnd string
 }
 
-// chatmlSource is the ChatML format, used for a model without a template
-// of its own (llama.cpp's fallback too).
-const chatmlSource = `{%- for message in messages -%}
-{{- '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' -}}
-{%- endfor -%}
-{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\n' -}}{%- endif -%}`
-
-// newPrompter prepares the model's chat format: override (a template's
-// source) if given, else the GGUF's tokenizer.chat_template, else ChatML.
+// newPrompter prepares the chat format infer.Model.ChatFormat picks for
+// override ("" for the model's own template, a built-in name, a named
+// template of the model or a template file).
 func newPrompter(m *infer.Model, override string) (*prompter, error) {
-	p := &prompter{m: m}
-	src, name := override, "override"
-	if src == "" {
-		for _, kv := range m.Metadata() {
-			if kv.Key == "tokenizer.chat_template" {
-				if s, ok := kv.Value.Data.(string); ok {
-					src, name = s, "the model's template"
-				}
-			}
-		}
-	}
-	if src == "" {
-		src, name, p.guessed = chatmlSource, "chatml", true
-	}
-	t, err := chat.Parse(src)
-	if err != nil {
-		return nil, fmt.Errorf("chat template (%s): %w", name, err)
-	}
-	p.tmpl, p.name = t, name
-	sp := m.SpecialTokens()
-	tok := m.Tokenizer()
-	if sp.BOS >= 0 {
-		p.bos = tok.TokenText(sp.BOS)
-	}
-	if sp.EOS >= 0 {
-		p.eos = tok.TokenText(sp.EOS)
-	}
-	return p, nil
-}
-
-// tokens renders msgs with the generation prompt and tokenizes the result,
-// special tokens parsed; the BOS is added unless the template wrote it.
-func (p *prompter) tokens(msgs []chat.Message, tools []any) ([]int32, error) {
-	text, err := p.tmpl.Render(chat.Inputs{Messages: msgs, Tools: tools, AddGenerationPrompt: true, BOSToken: p.bos, EOSToken: p.eos})
+	f, err := m.ChatFormat(override)
 	if err != nil {
 		return nil, err
 	}
-	addSpecial := p.bos == "" || !strings.HasPrefix(text, p.bos)
-	return p.m.Tokenize(text, addSpecial, true), nil
+	return &prompter{format: f, m: m, turnEnd: turnEnd(f)}, nil
+}
+
+// tokens renders msgs with the generation prompt and tokenizes the result
+// as the model reads a conversation (special tokens parsed, one BOS).
+func (p *prompter) tokens(msgs []chat.Message, tools []any) ([]int32, error) {
+	text, err := p.format.Render(msgs, true, tools)
+	if err != nil {
+		return nil, err
+	}
+	return p.m.TokenizeChat(text), nil
+}
+
+// turnEnd finds what f writes between an assistant's message and the next
+// user turn, by rendering a probe conversation; its first non-blank line
+// is the turn's end ("<|im_end|>", "</s>", "<|eot_id|>"). "" when the
+// format separates turns by blank lines only, or cannot render the probe.
+func turnEnd(f *infer.ChatFormat) string {
+	const user, reply, next = "u8Kq2v", "r5Wn7x", "n3Zt9y"
+	text, err := f.Render([]chat.Message{{Role: "user", Content: user}, {Role: "assistant", Content: reply}, {Role: "user", Content: next}}, false, nil)
+	if err != nil {
+		return ""
+	}
+	_, after, ok := strings.Cut(text, reply)
+	if !ok {
+		return ""
+	}
+	between, _, ok := strings.Cut(after, next)
+	if !ok {
+		return ""
+	}
+	for line := range strings.SplitSeq(between, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			return line
+		}
+	}
+	return ""
 }

@@ -43,6 +43,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("messages", "rendering the messages with the chat template: %v", err))
 		return
 	}
+	if s.prompter.turnEnd != "" {
+		opts.Stop = append(opts.Stop[:len(opts.Stop):len(opts.Stop)], s.prompter.turnEnd)
+	}
 	s.generate(w, r, chatReply, &req.generationRequest, prompt, opts)
 }
 

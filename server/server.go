@@ -73,8 +73,10 @@ type Config struct {
 	// must give (or none); "" means the file's base name, which requests
 	// may also give without its .gguf.
 	ModelName string
-	// ChatTemplate overrides the model's chat template (a template's
-	// source).
+	// ChatTemplate overrides the model's chat template: a built-in
+	// format's name, one of the model's named templates or a template
+	// file, as infer.Model.ChatFormat takes; "" is the model's own (or, for
+	// a model without one, a format guessed from its vocabulary).
 	ChatTemplate string
 	// Logger gets one line per request (method, path, status, tokens, ms)
 	// and the errors behind 500s; nil discards them.
@@ -195,7 +197,9 @@ func (s *Server) ContextPerSlot() int { return s.perSlot }
 
 // ChatFormat names the chat format used and says whether it is a guess
 // (the model carries no template).
-func (s *Server) ChatFormat() (name string, guessed bool) { return s.prompter.name, s.prompter.guessed }
+func (s *Server) ChatFormat() (name string, guessed bool) {
+	return s.prompter.format.Name, s.prompter.format.Guessed
+}
 
 // Stats is a snapshot of the server's slots.
 type Stats struct {
