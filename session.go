@@ -292,15 +292,14 @@ func (s *Session) generate(ctx context.Context, prompt []int32, opts GenerateOpt
 		return st, err
 	}
 
-	p := opts.Sampler
-	if p.RepeatLastN < 0 { // llama.cpp's -1: the whole context
-		p.RepeatLastN = s.state.Len()
-	}
-	smp := sampler.New(p)
+	tok := s.m.tok
+	// The -1 windows (repeat-last-n, dry-penalty-last-n) cover the context;
+	// DRY finds its sequence breakers in the tokens' text.
+	smp := sampler.NewWithVocab(opts.Sampler.WithContext(s.state.Len()), s.m.cfg.VocabSize,
+		func(id int32) string { return string(tok.PieceSpecial(id)) })
 	for _, id := range prompt {
 		smp.Accept(id)
 	}
-	tok := s.m.tok
 	dec := tok.NewStreamDecoder()
 	text := stopMatcher{stops: opts.Stop}
 
