@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"testing"
 
 	"github.com/infer-go/infer/gguf"
 )
@@ -133,4 +134,35 @@ func writeTinySPM(w *gguf.Writer) {
 	kv("tokenizer.ggml.eos_token_id", uint32(2))
 	kv("tokenizer.ggml.unknown_token_id", uint32(0))
 	kv("tokenizer.ggml.add_bos_token", true)
+}
+
+// TestDecoderConfig checks the hyperparameters each architecture reads
+// beyond llama's: gemma2's head size from key_length (so its KV cache is
+// headsKV x 32 wide, not embd/heads x headsKV), its window and soft-caps,
+// phi3's window.
+func TestDecoderConfig(t *testing.T) {
+	tests := []struct {
+		spec                 tinySpec
+		headDim, window      int
+		attnCap, finalCap    float32
+		kvCacheBytesPerLayer int64
+	}{
+		{spec: tinyDecoders[0], headDim: 16, kvCacheBytesPerLayer: 2 * 32 * 2 * 16 * 2},
+		{spec: tinyDecoders[1], headDim: 16, window: 3, kvCacheBytesPerLayer: 2 * 32 * 2 * 16 * 2},
+		{spec: tinyDecoders[2], headDim: 32, window: 4, attnCap: 50, finalCap: 30, kvCacheBytesPerLayer: 2 * 32 * 2 * 32 * 2},
+		{spec: tinyDecoders[3], headDim: 16, kvCacheBytesPerLayer: 2 * 32 * 2 * 16 * 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec.arch, func(t *testing.T) {
+			lm := mustLoadTiny(t, tt.spec, Options{})
+			c := lm.Config()
+			if c.Arch != tt.spec.arch || c.HeadDim != tt.headDim || c.SlidingWindow != tt.window ||
+				c.AttnSoftcap != tt.attnCap || c.FinalSoftcap != tt.finalCap {
+				t.Errorf("Config() = %+v, want head dim %d, window %d, soft-caps %g/%g", c, tt.headDim, tt.window, tt.attnCap, tt.finalCap)
+			}
+			if got, want := mustState(t, lm).KVCacheBytes(), tt.kvCacheBytesPerLayer*int64(c.Layers); got != want {
+				t.Errorf("KVCacheBytes() = %d, want %d", got, want)
+			}
+		})
+	}
 }

@@ -196,6 +196,17 @@ var tinyLlama = tinySpec{arch: "llama", embd: 64, layers: 2, heads: 4, headsKV: 
 
 var tinyGPT2 = tinySpec{arch: "gpt2", embd: 64, layers: 2, heads: 4, headsKV: 4, ff: 128, vocab: 96, ctx: 32, weightType: quant.F32}
 
+// tinyDecoders are tiny models of the other architectures of llama's graph,
+// each with what sets it apart (see archReferenceSpecs), in Q8_0.
+var tinyDecoders = []tinySpec{
+	{arch: "qwen2", embd: 64, layers: 2, heads: 4, headsKV: 2, ff: 96, vocab: 96, ctx: 32, weightType: quant.Q8_0},
+	{arch: "phi3", embd: 64, layers: 2, heads: 4, headsKV: 2, ff: 96, vocab: 96, ctx: 32, weightType: quant.Q8_0,
+		slidingWindow: 3, ropeDims: 8, ropeFactors: true},
+	{arch: "gemma2", embd: 64, layers: 26, heads: 4, headsKV: 2, headDim: 32, ff: 96, vocab: 96, ctx: 32, weightType: quant.Q8_0,
+		slidingWindow: 4, tied: true},
+	{arch: "starcoder2", embd: 64, layers: 2, heads: 4, headsKV: 2, ff: 96, vocab: 96, ctx: 32, weightType: quant.Q8_0},
+}
+
 // loadTiny writes spec into a temporary directory and loads it.
 func loadTiny(tb testing.TB, spec tinySpec, opts Options) (LM, error) {
 	tb.Helper()
@@ -255,6 +266,29 @@ func TestLoadErrors(t *testing.T) {
 			Options{}, `key "llama.rope.dimension_count": 32 out of range [2, 16]`},
 		{"bad gpt2 activation", q(tinyGPT2, func(s *tinySpec) { s.activation = "relu" }),
 			Options{}, `activation "relu" is not supported`},
+		{"missing qwen2 bias", q(tinyDecoders[0], func(s *tinySpec) { s.missing = "blk.1.attn_k.bias" }),
+			Options{}, `tensor "blk.1.attn_k.bias": missing`},
+		{"phi3 without a sliding window", q(tinyDecoders[1], func(s *tinySpec) { s.slidingWindow = 0 }),
+			Options{}, `key "phi3.attention.sliding_window": missing or 0`},
+		{"phi3 without output", q(tinyDecoders[1], func(s *tinySpec) { s.tied = true }),
+			Options{}, `tensor "output.weight": missing`},
+		{"phi3 fused ffn_up too narrow", q(tinyDecoders[1], func(s *tinySpec) {
+			s.shapes = map[string][]uint64{"blk.0.ffn_up.weight": {64, 96}}
+		}), Options{}, `tensor "blk.0.ffn_up.weight": shape [64 96], want [64 192]`},
+		{"gemma2 of unknown size", q(tinyDecoders[2], func(s *tinySpec) { s.layers = 25 }),
+			Options{}, "gemma2 with 25 layers: llama.cpp knows the query scale only for 26, 42 and 46 layers"},
+		{"gemma2 q width from key_length", q(tinyDecoders[2], func(s *tinySpec) {
+			s.shapes = map[string][]uint64{"blk.3.attn_q.weight": {64, 64}}
+		}), Options{}, `tensor "blk.3.attn_q.weight": shape [64 64], want [64 128]`},
+		{"gemma2 output from key_length", q(tinyDecoders[2], func(s *tinySpec) {
+			s.shapes = map[string][]uint64{"blk.0.attn_output.weight": {64, 64}}
+		}), Options{}, `tensor "blk.0.attn_output.weight": shape [64 64], want [128 64]`},
+		{"gemma2 post-norm missing", q(tinyDecoders[2], func(s *tinySpec) { s.missing = "blk.7.post_ffw_norm.weight" }),
+			Options{}, `tensor "blk.7.post_ffw_norm.weight": missing`},
+		{"missing starcoder2 norm bias", q(tinyDecoders[3], func(s *tinySpec) { s.missing = "blk.0.ffn_norm.bias" }),
+			Options{}, `tensor "blk.0.ffn_norm.bias": missing`},
+		{"missing starcoder2 ffn bias", q(tinyDecoders[3], func(s *tinySpec) { s.missing = "blk.1.ffn_up.bias" }),
+			Options{}, `tensor "blk.1.ffn_up.bias": missing`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -279,7 +313,7 @@ func contains(s, sub string) bool {
 }
 
 func TestForwardErrors(t *testing.T) {
-	for _, spec := range []tinySpec{tinyLlama, tinyGPT2} {
+	for _, spec := range append([]tinySpec{tinyLlama, tinyGPT2}, tinyDecoders...) {
 		t.Run(spec.arch, func(t *testing.T) {
 			lm := mustLoadTiny(t, spec, Options{})
 			st := mustState(t, lm)
@@ -366,7 +400,7 @@ const closeLogits = 1e-3
 func TestBatchMatchesIncremental(t *testing.T) {
 	gqa := tinyLlama
 	gqa.headsKV, gqa.weightType = 2, quant.Q8_0
-	for _, spec := range []tinySpec{tinyLlama, gqa, tinyGPT2} {
+	for _, spec := range append([]tinySpec{tinyLlama, gqa, tinyGPT2}, tinyDecoders...) {
 		t.Run(fmt.Sprintf("%s-kv%d-%v", spec.arch, spec.headsKV, spec.weightType), func(t *testing.T) {
 			pool := ops.NewPool(2)
 			defer pool.Close()
@@ -431,7 +465,7 @@ func TestBatchMatchesIncremental(t *testing.T) {
 // every batch of two rows or more takes the same kernels (the last batch
 // here has three tokens).
 func TestLongInputInBatches(t *testing.T) {
-	for _, spec := range []tinySpec{tinyLlama, tinyGPT2} {
+	for _, spec := range append([]tinySpec{tinyLlama, tinyGPT2}, tinyDecoders...) {
 		t.Run(spec.arch, func(t *testing.T) {
 			lm := mustLoadTiny(t, spec, Options{})
 			st := mustState(t, lm)
@@ -698,7 +732,7 @@ func naiveForward(t *testing.T, spec tinySpec, tokens []int32) []float32 {
 // FuzzLoad feeds mutated tiny models to Load: it must return an error or a
 // model whose Forward works, never panic.
 func FuzzLoad(f *testing.F) {
-	for _, spec := range []tinySpec{tinyLlama, tinyGPT2} {
+	for _, spec := range append([]tinySpec{tinyLlama, tinyGPT2}, tinyDecoders...) {
 		spec.layers, spec.ctx = 1, 4
 		data, err := os.ReadFile(spec.write(f, f.TempDir()))
 		if err != nil {
