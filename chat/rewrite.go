@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -45,7 +46,21 @@ const (
 
 	macroEnterFunc = "__infer_macro_enter"
 	macroLeaveFunc = "__infer_macro_leave"
+
+	addFunc       = "__infer_add"
+	modFunc       = "__infer_mod"
+	compareFunc   = "__infer_compare"
+	immutableFunc = "__infer_immutable"
+	strMethodFunc = "__infer_str_method"
 )
+
+// replacedFilters are jinja2 filters the engine computes otherwise, and the
+// globals that compute them here.
+var replacedFilters = map[string]string{
+	"sort":     "__infer_sort", // case-insensitive by default in jinja2
+	"center":   "__infer_center",
+	"truncate": "__infer_truncate",
+}
 
 // iteratorFilters are jinja2's filters that return a generator (or, for
 // reverse, an iterator) rather than a list, with the Python type's name.
@@ -667,13 +682,66 @@ type rewriter struct {
 	src string
 }
 
-// write returns e's source with the rewrites applied to its parts.
+// write returns e's source with the rewrites applied to it and its parts.
 func (rw *rewriter) write(e *expr) string {
+	switch e.kind {
+	case eBinary:
+		switch e.op {
+		case "+": // Python's + (the engine prints none into 'x' + none)
+			return addFunc + "(" + rw.writeKid(e, 0) + ", " + rw.writeKid(e, 1) + ")"
+		case "%": // Python's % (the engine formats with Go's fmt)
+			return modFunc + "(" + rw.writeKid(e, 0) + ", " + rw.writeKid(e, 1) + ")"
+		}
+	case eConst:
+		return rw.writeNumber(e)
+	case eCompare:
+		// Python's <, >, <=, >= (the engine answers false where Python
+		// raises TypeError, as for 1 < 'a'); chains are left to the engine.
+		if len(e.ops) == 1 && isOrdering(e.ops[0]) {
+			return compareFunc + "(" + rw.writeKid(e, 0) + ", " + rw.writeKid(e, 1) + ", " + pyQuote(e.ops[0]) + ")"
+		}
+	case eCall:
+		callee := e.kids[0]
+		if callee.kind != eAttr || len(callee.kids) != 1 {
+			break
+		}
+		recv := rw.writeKid(callee, 0)
+		switch {
+		case strMethods[callee.op]:
+			args := strings.TrimSpace(rw.span(e, 1, callee.end))
+			args = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(args, "("), ")"))
+			if args != "" {
+				args = ", " + args
+			}
+			return strMethodFunc + "(" + recv + ", " + pyQuote(callee.op) + args + ")"
+		case mutatingMethods[callee.op]:
+			return immutableFunc + "(" + recv + ", " + pyQuote(callee.op) + ")." + callee.op + rw.span(e, 1, callee.end)
+		}
+	case eFilter:
+		if repl, ok := replacedFilters[e.op]; ok {
+			head := rw.writeKid(e, 0)
+			rest := rw.span(e, 1, e.kids[0].end)
+			if i := strings.Index(rest, e.op); i >= 0 {
+				return head + rest[:i] + repl + rest[i+len(e.op):]
+			}
+		}
+	case eTest:
+		// `x is divisibleby 3`: the engine wants the argument in parentheses.
+		if len(e.kids) == 2 && !strings.HasSuffix(strings.TrimSpace(rw.src[e.kids[0].end:e.kids[1].start]), "(") {
+			return rw.writeKid(e, 0) + strings.TrimRight(rw.src[e.kids[0].end:e.kids[1].start], " \t\n") + "(" + rw.writeKid(e, 1) + ")" + rw.src[e.kids[1].end:e.end]
+		}
+	}
+	return rw.span(e, 0, e.start)
+}
+
+// span writes e's source from pos to its end, its kids from the first'th
+// on rewritten.
+func (rw *rewriter) span(e *expr, first, pos int) string {
 	var b strings.Builder
-	pos := e.start
-	for i, k := range e.kids {
+	for i := first; i < len(e.kids); i++ {
+		k := e.kids[i]
 		if k.start < pos || k.end > e.end { // not from this source: nothing to rewrite safely
-			return rw.src[e.start:e.end]
+			return rw.src[pos:e.end]
 		}
 		b.WriteString(rw.src[pos:k.start])
 		b.WriteString(rw.writeKid(e, i))
@@ -681,6 +749,19 @@ func (rw *rewriter) write(e *expr) string {
 	}
 	b.WriteString(rw.src[pos:e.end])
 	return b.String()
+}
+
+// writeNumber writes a number literal the engine may not read (1_000,
+// 0x10, 0o7, 0b1) in decimal; other constants as they are.
+func (rw *rewriter) writeNumber(e *expr) string {
+	text := rw.src[e.start:e.end]
+	if text == "" || text[0] < '0' || text[0] > '9' || !strings.ContainsAny(text, "_xXoObB") {
+		return text
+	}
+	if n, err := strconv.ParseInt(text, 0, 64); err == nil {
+		return strconv.FormatInt(n, 10)
+	}
+	return strings.ReplaceAll(text, "_", "")
 }
 
 // writeKid writes e.kids[i], wrapped where jinja2 would raise on an

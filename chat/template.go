@@ -138,7 +138,6 @@ func (t *Template) Render(in Inputs) (string, error) {
 			}
 			return jinja.NewString(Strftime(now(), args[0].AsString())), nil
 		}),
-		"range": jinja.NewCallable("range", pyRange),
 		iterableFunc: jinja.NewCallable(iterableFunc, func(args []jinja.Value, kw map[string]jinja.Value) (jinja.Value, error) {
 			v, err := checkIterable(args, kw)
 			if err != nil {
@@ -176,6 +175,9 @@ func (t *Template) Render(in Inputs) (string, error) {
 			return jinja.Undefined(), fmt.Errorf("TypeError: Object of type %s is not JSON serializable", typ)
 		}),
 	}
+	for name, fn := range pythonGlobals {
+		data[name] = jinja.NewCallable(name, fn)
+	}
 	out, err := renderEngine(t.engine, data)
 	if err != nil {
 		var te *TemplateError
@@ -185,6 +187,20 @@ func (t *Template) Render(in Inputs) (string, error) {
 		return "", fmt.Errorf("chat template: %w", err)
 	}
 	return out, nil
+}
+
+// pythonGlobals are the stateless globals the rewrites call (rewrite.go),
+// and jinja2's sandboxed range.
+var pythonGlobals = map[string]func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error){
+	"range":            pyRange,
+	addFunc:            pyAdd,
+	modFunc:            pyMod,
+	compareFunc:        pyCompare,
+	immutableFunc:      checkImmutable,
+	strMethodFunc:      callStrMethod,
+	"__infer_sort":     sortFilter,
+	"__infer_center":   centerFilter,
+	"__infer_truncate": truncateFilter,
 }
 
 // renderEngine runs the engine, turning a panic into an error.
