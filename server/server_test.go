@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -639,5 +641,61 @@ func TestMetrics(t *testing.T) {
 	}
 	if !strings.Contains(text, "infer_generated_tokens_total 5") {
 		t.Errorf("generated tokens not counted:\n%s", text)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	s, hs := startServer(t, Config{Parallel: 1, Timeout: 30 * time.Millisecond})
+	// Generating: 240 tokens take far longer than 30 ms.
+	resp := post(t, hs, "/v1/chat/completions", `{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 240, "ignore_eos": true}`)
+	if e := expectError(t, resp, http.StatusServiceUnavailable); e.Type != "timeout_error" {
+		t.Errorf("type %q, want timeout_error (%s)", e.Type, e.Message)
+	}
+	waitFor(t, func() bool { return s.Stats().Busy == 0 }, "the slot to be free")
+}
+
+// TestPanicRecovered: a handler that panics gets a 500 with OpenAI's error
+// JSON, and the server goes on serving.
+func TestPanicRecovered(t *testing.T) {
+	s, hs := startServer(t, Config{})
+	s.mux.HandleFunc("GET /test-panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
+	resp, err := http.Get(hs.URL + "/test-panic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := expectError(t, resp, http.StatusInternalServerError); e.Type != "server_error" {
+		t.Errorf("type %q", e.Type)
+	}
+	get(t, hs, "/health")
+}
+
+// TestToolsReachTheTemplate: tools are passed to the chat template with
+// their keys in the client's order.
+func TestToolsReachTheTemplate(t *testing.T) {
+	tmpl := filepath.Join(t.TempDir(), "tools.jinja")
+	src := `{%- if tools %}TOOLS {{ tools | tojson }}
+{% endif -%}
+{%- for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }}
+{% endfor %}<|assistant|>`
+	if err := os.WriteFile(tmpl, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, hs := startServer(t, Config{ChatTemplate: tmpl})
+	m := sharedModel(t)
+	const tools = `[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]`
+	resp := post(t, hs, "/v1/chat/completions", `{"messages": [{"role": "user", "content": "Weather in Paris?"}], "max_tokens": 1, "tools": `+tools+`}`)
+	var res struct {
+		Usage struct {
+			PromptTokens int `json:"prompt_tokens"`
+		} `json:"usage"`
+	}
+	decodeOK(t, resp, &res)
+	want := "TOOLS " + `[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]` +
+		"\n<|user|> Weather in Paris?\n<|assistant|>"
+	if n := len(m.TokenizeChat(want)); res.Usage.PromptTokens != n {
+		t.Errorf("prompt of %d tokens, want %d: the rendering of %q", res.Usage.PromptTokens, n, want)
+	}
+	if name, guessed := s.ChatFormat(); name != tmpl || guessed {
+		t.Errorf("format %q guessed %v", name, guessed)
 	}
 }
