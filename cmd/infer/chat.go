@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/term"
@@ -102,7 +103,8 @@ type chatREPL struct {
 	last    infer.Stats // of the last reply
 	hasLast bool
 
-	interrupts chan os.Signal // SIGINT, caught for the whole chat
+	mu        sync.Mutex
+	cancelRun context.CancelFunc // stops the reply or evaluation running; nil when none
 }
 
 func chatMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -165,13 +167,17 @@ func chatMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	r := &chatREPL{
 		m: m, sess: sess, format: format, ui: ui,
 		params: params, maxTokens: *n, showThink: !*hideThink, verbose: *verbose,
-		system:     *system,
-		interrupts: make(chan os.Signal, 1),
+		system: *system,
 	}
 	// SIGINT stops a reply, not the chat; at the prompt the terminal is in
 	// raw mode and readline sees Ctrl-C as a key.
-	signal.Notify(r.interrupts, os.Interrupt)
-	defer signal.Stop(r.interrupts)
+	interrupts := make(chan os.Signal, 1)
+	signal.Notify(interrupts, os.Interrupt)
+	go r.handleInterrupts(interrupts, interactive)
+	defer func() {
+		signal.Stop(interrupts)
+		close(interrupts)
+	}()
 
 	var src lineSource
 	if interactive {
@@ -301,22 +307,38 @@ func (r *chatREPL) loop(mr *messageReader) error {
 	}
 }
 
-// interruptible returns a context cancelled by the next SIGINT, and its
+// interruptible returns a context that a SIGINT (Ctrl-C) cancels, and its
 // cancel function, which the caller must call when done.
 func (r *chatREPL) interruptible() (context.Context, context.CancelFunc) {
-	select { // a Ctrl-C from before is no reason to stop this
-	case <-r.interrupts:
-	default:
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		select {
-		case <-r.interrupts:
+	r.mu.Lock()
+	r.cancelRun = cancel
+	r.mu.Unlock()
+	return ctx, func() {
+		r.mu.Lock()
+		r.cancelRun = nil
+		r.mu.Unlock()
+		cancel()
+	}
+}
+
+// handleInterrupts takes every SIGINT of the chat until sigs is closed: it
+// stops the reply or evaluation running, if any. Otherwise the chat waits
+// for input: on a terminal readline reads Ctrl-C as a key (a SIGINT from
+// kill is ignored there), while a chat reading plain lines (a pipe, or a
+// terminal whose output is redirected) exits as programs do.
+func (r *chatREPL) handleInterrupts(sigs <-chan os.Signal, interactive bool) {
+	for range sigs {
+		r.mu.Lock()
+		cancel := r.cancelRun
+		r.mu.Unlock()
+		switch {
+		case cancel != nil:
 			cancel()
-		case <-ctx.Done():
+		case !interactive:
+			os.Exit(130) // 128 + SIGINT, as a shell reports it
 		}
-	}()
-	return ctx, cancel
+	}
 }
 
 // turn sends the user's message and streams the reply. An interrupted

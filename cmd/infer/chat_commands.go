@@ -353,7 +353,7 @@ func (r *chatREPL) cmdLoad(arg string) (bool, error) {
 		return false, fmt.Errorf("%s: %w", arg, err)
 	}
 	// Settings first, all or none, so that a bad file changes nothing.
-	trial := *r
+	trial := &chatREPL{params: r.params, maxTokens: r.maxTokens, showThink: r.showThink, verbose: r.verbose}
 	for _, name := range settingsOrder(sc.Settings) {
 		if err := trial.set(name, sc.Settings[name]); err != nil {
 			return false, fmt.Errorf("%s: setting %s: %w", arg, name, err)

@@ -235,3 +235,78 @@ func TestChatTerminalPasteHistoryCompletion(t *testing.T) {
 		t.Errorf("history file:\n%s", hist)
 	}
 }
+
+// TestChatPipeInterrupt sends SIGINT to a chat reading a pipe: during a
+// reply it stops the reply and the chat goes on; while waiting for input
+// it ends the chat (status 130, as a shell reports SIGINT).
+func TestChatPipeInterrupt(t *testing.T) {
+	model := chatModel(t)
+	if testing.Short() {
+		t.Skip("builds the command: not in -short")
+	}
+	bin, err := buildInfer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "chat", "-m", model, "--chat-template", "chatml", "-c", "2048", "-t", "1", "--verbose")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr chatOutput
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitUntil := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); !ok(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; stdout:\n%s\nstderr:\n%s", what, stdout.String(), stderr.String())
+			}
+		}
+	}
+	stdin.Write([]byte("Talk for a long time\n"))
+	waitUntil("the reply", func() bool { return stdout.Len() > 20 })
+	cmd.Process.Signal(os.Interrupt)
+	waitUntil("the interruption", func() bool { return strings.Contains(stderr.String(), "stop: cancelled") })
+	if !strings.Contains(stderr.String(), "(interrupted)") {
+		t.Errorf("no note of the interruption:\n%s", stderr.String())
+	}
+	stdin.Write([]byte("/set n 4\nAgain\n"))
+	waitUntil("the second reply", func() bool { return strings.Count(stderr.String(), "stop: ") == 2 })
+	cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 {
+		t.Errorf("SIGINT while waiting for input: %v, want exit status 130", err)
+	}
+	if strings.Contains(stderr.String(), "goroutine") {
+		t.Errorf("a goroutine dump:\n%s", stderr.String())
+	}
+}
+
+// chatOutput is a bytes.Buffer a process writes while the test reads it.
+type chatOutput struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *chatOutput) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *chatOutput) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *chatOutput) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}

@@ -169,7 +169,7 @@ func TestPromptOpensThink(t *testing.T) {
 	}
 }
 
-func msgs(roles ...string) []chat.Message {
+func roleMessages(roles ...string) []chat.Message {
 	var out []chat.Message
 	for i, r := range roles {
 		out = append(out, chat.Message{Role: r, Content: string(rune('a' + i))})
@@ -177,7 +177,7 @@ func msgs(roles ...string) []chat.Message {
 	return out
 }
 
-func contents(m []chat.Message) string {
+func joinContents(m []chat.Message) string {
 	var b strings.Builder
 	for _, x := range m {
 		b.WriteString(x.Content)
@@ -193,13 +193,13 @@ func TestDropOldestTurns(t *testing.T) {
 		want    string
 		dropped int
 	}{
-		{"fits", msgs("user", "assistant", "user"), 3, "abc", 0},
-		{"drops one turn", msgs("user", "assistant", "user", "assistant", "user"), 3, "cde", 1},
-		{"drops whole turns only", msgs("user", "assistant", "user", "assistant", "user"), 4, "cde", 1},
-		{"drops several", msgs("user", "assistant", "user", "assistant", "user", "assistant", "user"), 2, "g", 3},
-		{"tool messages belong to their turn", msgs("user", "assistant", "tool", "assistant", "user"), 2, "e", 1},
-		{"a leading assistant message is part of the first turn", msgs("assistant", "user", "assistant", "user"), 3, "bcd", 1},
-		{"the last turn is never dropped", msgs("user", "assistant", "user"), 0, "c", 1},
+		{"fits", roleMessages("user", "assistant", "user"), 3, "abc", 0},
+		{"drops one turn", roleMessages("user", "assistant", "user", "assistant", "user"), 3, "cde", 1},
+		{"drops whole turns only", roleMessages("user", "assistant", "user", "assistant", "user"), 4, "cde", 1},
+		{"drops several", roleMessages("user", "assistant", "user", "assistant", "user", "assistant", "user"), 2, "g", 3},
+		{"tool messages belong to their turn", roleMessages("user", "assistant", "tool", "assistant", "user"), 2, "e", 1},
+		{"a leading assistant message is part of the first turn", roleMessages("assistant", "user", "assistant", "user"), 3, "bcd", 1},
+		{"the last turn is never dropped", roleMessages("user", "assistant", "user"), 0, "c", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,13 +207,13 @@ func TestDropOldestTurns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if contents(kept) != tt.want || dropped != tt.dropped {
-				t.Errorf("kept %q, dropped %d; want %q, %d", contents(kept), dropped, tt.want, tt.dropped)
+			if joinContents(kept) != tt.want || dropped != tt.dropped {
+				t.Errorf("kept %q, dropped %d; want %q, %d", joinContents(kept), dropped, tt.want, tt.dropped)
 			}
 		})
 	}
 	wantErr := errors.New("render failed")
-	if _, _, err := dropOldestTurns(msgs("user"), func([]chat.Message) (bool, error) { return false, wantErr }); !errors.Is(err, wantErr) {
+	if _, _, err := dropOldestTurns(roleMessages("user"), func([]chat.Message) (bool, error) { return false, wantErr }); !errors.Is(err, wantErr) {
 		t.Errorf("error %v, want %v", err, wantErr)
 	}
 }
@@ -298,7 +298,7 @@ func FuzzChatInput(f *testing.F) {
 	f.Add("<think>x</thi", 1)
 	f.Add("a\\\nb\\", 5)
 	f.Fuzz(func(t *testing.T, text string, n int) {
-		n = 1 + abs(n)%64
+		n = 1 + absInt(n)%64
 		whole := filterPaste(text, len(text)+1)
 		if split := filterPaste(text, n); split != whole {
 			t.Errorf("paste filter: %q in chunks of %d gives %q, whole %q", text, n, split, whole)
@@ -321,7 +321,7 @@ func FuzzChatInput(f *testing.F) {
 	})
 }
 
-func abs(n int) int {
+func absInt(n int) int {
 	if n < 0 {
 		return -n
 	}
