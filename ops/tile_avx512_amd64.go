@@ -18,6 +18,8 @@ import (
 func installAVX512(t *kernelTable) {
 	t[quant.Q4_0].RepackedTile = &tileKernel{rowGroup: 16, actExtra: q4_0RepackedExtra, prep: prepQ4_0Repacked, mul: mulQ4_0RepackedAVX512}
 	t[quant.Q8_0].Tile = &tileKernel{rowGroup: 8, mul: mulQ8_0AVX512}
+	t[quant.Q4_K].Tile = &tileKernel{rowGroup: 1, mul: mulQ4KAVX512}
+	t[quant.Q6_K].Tile = &tileKernel{rowGroup: 1, mul: mulQ6KAVX512}
 }
 
 // q8_0TileAVX512 computes vecDotQ8_0Q8_0 of 8 weight rows of nb blocks
@@ -103,5 +105,51 @@ func mulQ4_0RepackedAVX512(m *tileArgs) {
 	if full < m.rows {
 		rest := m.sub(full, m.rows, 0, m.acts)
 		mulByDot(&rest)
+	}
+}
+
+// q4KTileAVX512 computes vecDotQ4KQ8K of one row of nb Q4_K blocks at w
+// with nact <= 8 Q8_K activation rows (row r at act + r*actStride), into
+// dst[r*dstStride].
+//
+//go:noescape
+func q4KTileAVX512(w *byte, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+
+func mulQ4KAVX512(m *tileArgs) {
+	nb := m.cols / 256
+	if m.rowSize != nb*144 || m.actSize != nb*q8KSize || nb == 0 {
+		panic("ops: Q4_K tile: bad sizes")
+	}
+	_ = m.w[m.rows*m.rowSize-1]
+	_ = m.act[(m.acts-1)*m.actStride+m.actSize-1]
+	_ = m.dst[(m.acts-1)*m.dstStride+m.rows-1]
+	for r0 := 0; r0 < m.acts; r0 += 8 {
+		for i := 0; i < m.rows; i++ {
+			q4KTileAVX512(&m.w[i*m.rowSize], &m.act[r0*m.actStride], m.actStride, min(8, m.acts-r0), nb,
+				&m.dst[r0*m.dstStride+i], m.dstStride)
+		}
+	}
+}
+
+// q6KTileAVX512 computes vecDotQ6KQ8K of one row of nb Q6_K blocks at w
+// with nact <= 8 Q8_K activation rows (row r at act + r*actStride), into
+// dst[r*dstStride].
+//
+//go:noescape
+func q6KTileAVX512(w *byte, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+
+func mulQ6KAVX512(m *tileArgs) {
+	nb := m.cols / 256
+	if m.rowSize != nb*210 || m.actSize != nb*q8KSize || nb == 0 {
+		panic("ops: Q6_K tile: bad sizes")
+	}
+	_ = m.w[m.rows*m.rowSize-1]
+	_ = m.act[(m.acts-1)*m.actStride+m.actSize-1]
+	_ = m.dst[(m.acts-1)*m.dstStride+m.rows-1]
+	for r0 := 0; r0 < m.acts; r0 += 8 {
+		for i := 0; i < m.rows; i++ {
+			q6KTileAVX512(&m.w[i*m.rowSize], &m.act[r0*m.actStride], m.actStride, min(8, m.acts-r0), nb,
+				&m.dst[r0*m.dstStride+i], m.dstStride)
+		}
 	}
 }

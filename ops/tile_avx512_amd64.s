@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "tile_amd64.h"
 
 // AVX-512 (F, BW, VL) + VNNI tile kernels: several weight rows against
 // several activation rows at once, every output summed exactly as its
@@ -254,17 +255,6 @@ DATA rowIndex<>+8(SB)/8, $0x0000000300000002
 DATA rowIndex<>+16(SB)/8, $0x0000000500000004
 DATA rowIndex<>+24(SB)/8, $0x0000000700000006
 GLOBL rowIndex<>(SB), RODATA|NOPTR, $32
-
-// HSUM8X2 leaves in lane 0 of acc hsum8 of its low eight lanes and in lane
-// 8 hsum8 of its high eight: ((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7))
-// for each half.
-#define HSUM8X2(acc, t) \
-	VSHUFF32X4 $0xb1, acc, acc, t \
-	VADDPS     t, acc, acc        \
-	VPERMILPS  $0x4e, acc, t      \
-	VADDPS     t, acc, acc        \
-	VMOVSHDUP  acc, t             \
-	VADDPS     t, acc, acc
 
 // Q8PAIR adds block b of the row pair p (its weights w+128 in both halves
 // of wp, its scales d_w in both halves of dp) against activation row r
