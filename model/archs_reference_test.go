@@ -45,6 +45,16 @@ func archReferenceSpecs(wide bool) []tinySpec {
 	}
 }
 
+// archReferenceExtras are checked in one weight type: phi3 past its
+// original context (refdump's 256 positions > 128: rope_factors_long), and
+// a 46-layer gemma2, whose query scale is 1/sqrt(embd/heads) (27B).
+var archReferenceExtras = []tinySpec{
+	{arch: "phi3", embd: 64, layers: 2, heads: 2, headsKV: 1, ff: 128, ctx: 256, origCtx: 128,
+		slidingWindow: 7, ropeDims: 16, ropeFactors: true, spmVocab: true, vocab: len(tinySPMTokens), weightType: quant.Q8_0},
+	{arch: "gemma2", embd: 64, layers: 46, heads: 4, headsKV: 2, headDim: 32, ff: 128, ctx: 256,
+		slidingWindow: 5, tied: true, spmVocab: true, vocab: len(tinySPMTokens), weightType: quant.Q8_0},
+}
+
 // refdumpPrompt is long enough for the sliding windows to matter.
 const refdumpPrompt = "the quick brown fox jumps over the lazy dog"
 
@@ -99,12 +109,23 @@ func TestArchsMatchLlamaCpp(t *testing.T) {
 	testref.Dir(t)
 	pool := ops.NewPool(2)
 	defer pool.Close()
+	var specs []tinySpec
 	for _, typ := range []quant.Type{quant.F32, quant.F16, quant.Q8_0, quant.Q4_0, quant.Q4_K} {
 		for _, spec := range archReferenceSpecs(typ == quant.Q4_K) {
 			spec.weightType = typ
-			name := fmt.Sprintf("%s-%v", spec.arch, typ)
-			if spec.tied {
+			specs = append(specs, spec)
+		}
+	}
+	for _, spec := range append(specs, archReferenceExtras...) {
+		{
+			name := fmt.Sprintf("%s-%v", spec.arch, spec.weightType)
+			switch {
+			case spec.tied && spec.arch != "gemma2":
 				name += "-tied"
+			case spec.origCtx != 0:
+				name += "-long-rope"
+			case spec.arch == "gemma2" && spec.layers == 46:
+				name += "-46-layers"
 			}
 			t.Run(name, func(t *testing.T) {
 				path := spec.write(t, t.TempDir())

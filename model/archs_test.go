@@ -51,6 +51,7 @@ func (s tinySpec) decoderTensors() []tensor {
 		add("output.weight", 0.2, 0, e, s.vocab)
 	}
 	if s.ropeFactors {
+		add("rope_factors_long.weight", 2, 8, hd/2)
 		add("rope_factors_short.weight", 0.3, 1.5, hd/2)
 	}
 	w := 1 / math.Sqrt(float64(e))

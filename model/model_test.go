@@ -27,7 +27,8 @@ type tinySpec struct {
 	activation                              string     // gpt2.activation, if set
 	headDim                                 int        // attention.key_length/value_length; 0: embd/heads
 	slidingWindow                           int        // attention.sliding_window; 0: not written
-	ropeFactors                             bool       // phi3: write rope_factors_short.weight
+	ropeFactors                             bool       // phi3: write rope_factors_long/short.weight
+	origCtx                                 int        // phi3: rope.scaling.original_context_length; 0: ctx
 	spmVocab                                bool       // write tinySPMTokens as a SentencePiece vocabulary (vocab must match)
 
 	// shapes overrides the dims of a tensor (and the amount of data written);
@@ -161,7 +162,11 @@ func (s tinySpec) write(tb testing.TB, dir string) string {
 		kv(arch+".attn_logit_softcapping", float32(50))
 		kv(arch+".final_logit_softcapping", float32(30))
 	case "phi3":
-		kv(arch+".rope.scaling.original_context_length", uint32(s.ctx))
+		orig := s.origCtx
+		if orig == 0 {
+			orig = s.ctx
+		}
+		kv(arch+".rope.scaling.original_context_length", uint32(orig))
 	}
 	if s.spmVocab {
 		writeTinySPM(w)
