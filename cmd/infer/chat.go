@@ -201,9 +201,18 @@ func chatMain(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	// left in raw mode.
 	quit := make(chan os.Signal, 1)
 	signal.Notify(quit, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(quit)
+	done := make(chan struct{})
+	defer func() {
+		signal.Stop(quit)
+		close(done)
+	}()
 	go func() {
-		sig := <-quit
+		var sig os.Signal
+		select {
+		case sig = <-quit:
+		case <-done:
+			return
+		}
 		src.close()
 		code := 1
 		if s, ok := sig.(syscall.Signal); ok {
