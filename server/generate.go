@@ -103,6 +103,8 @@ var (
 
 // generate runs prompt on a slot and answers, streaming or not.
 func (s *Server) generate(w http.ResponseWriter, r *http.Request, kind replyKind, req *generationRequest, prompt []int32, opts infer.GenerateOptions) {
+	arrived := time.Now()
+	var firstToken time.Duration
 	rec := recordOf(r.Context())
 	rec.promptTokens = len(prompt)
 	switch {
@@ -169,6 +171,9 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, kind replyKind
 				map[string]any{"index": 0, "delta": map[string]any{"role": "assistant", "content": ""}, "finish_reason": nil}))
 		}
 		emit = func(t infer.Token) bool {
+			if firstToken == 0 {
+				firstToken = time.Since(arrived)
+			}
 			if t.Text == "" {
 				return sse.err == nil
 			}
@@ -182,6 +187,9 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, kind replyKind
 		}
 	} else {
 		emit = func(t infer.Token) bool {
+			if firstToken == 0 {
+				firstToken = time.Since(arrived)
+			}
 			text.WriteString(t.Text)
 			return true
 		}
@@ -227,6 +235,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, kind replyKind
 	}
 	finish := finishReason(st.Stop)
 	rec.finish = finish
+	defer func() { s.metrics.observeLatency(time.Since(arrived), firstToken) }() // once the answer is written
 	usage := map[string]any{
 		"prompt_tokens": st.PromptTokens, "completion_tokens": st.GeneratedTokens,
 		"total_tokens":          st.PromptTokens + st.GeneratedTokens,

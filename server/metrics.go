@@ -14,7 +14,41 @@ import (
 type metrics struct {
 	mu       sync.Mutex
 	requests map[requestKey]uint64
+	// durations of generation requests (chat and completions, answered
+	// 200) and the time to their first token, streamed or not.
+	duration, firstToken histogram
 	counters
+}
+
+// latencyBuckets are the histograms' upper bounds in seconds: from a
+// cached one-token reply on a fast machine to a long reply on a Pi.
+var latencyBuckets = [...]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
+
+// histogram is a Prometheus histogram over latencyBuckets.
+type histogram struct {
+	counts [len(latencyBuckets) + 1]uint64 // per bucket, not cumulative; the last is +Inf
+	sum    float64
+	n      uint64
+}
+
+func (h *histogram) observe(d time.Duration) {
+	v := d.Seconds()
+	i := 0
+	for i < len(latencyBuckets) && v > latencyBuckets[i] {
+		i++
+	}
+	h.counts[i]++
+	h.sum += v
+	h.n++
+}
+
+func (h *histogram) write(w io.Writer, name string) {
+	var cum uint64
+	for i, le := range latencyBuckets {
+		cum += h.counts[i]
+		fmt.Fprintf(w, "%s_bucket{le=\"%g\"} %d\n", name, le, cum)
+	}
+	fmt.Fprintf(w, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %g\n%s_count %d\n", name, h.n, name, h.sum, name, h.n)
 }
 
 // counters are the scalar counters, copied out for a scrape.
@@ -54,6 +88,17 @@ func (m *metrics) countGeneration(prompt, cached, generated int, promptEval, gen
 	}
 }
 
+// observeLatency records a finished generation request: its duration and
+// the time from its arrival to its first token (firstToken 0: none).
+func (m *metrics) observeLatency(total, firstToken time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.duration.observe(total)
+	if firstToken > 0 {
+		m.firstToken.observe(firstToken)
+	}
+}
+
 func (m *metrics) countRejected() {
 	m.mu.Lock()
 	m.rejected++
@@ -84,7 +129,7 @@ func (m *metrics) write(w io.Writer, g gauges) {
 	for i, k := range keys {
 		counts[i] = m.requests[k]
 	}
-	c := m.counters
+	c, duration, firstToken := m.counters, m.duration, m.firstToken
 	m.mu.Unlock()
 
 	family := func(name, typ, help string) {
@@ -112,6 +157,10 @@ func (m *metrics) write(w io.Writer, g gauges) {
 	fmt.Fprintf(w, "infer_generation_tokens_per_second %g\n", ratio(float64(c.generatedTokens), c.genSeconds))
 	family("infer_last_generation_tokens_per_second", "gauge", "Tokens per second of the last finished generation.")
 	fmt.Fprintf(w, "infer_last_generation_tokens_per_second %g\n", c.lastGenTPS)
+	family("infer_request_duration_seconds", "histogram", "Duration of the chat and completion requests answered in full, queueing included.")
+	duration.write(w, "infer_request_duration_seconds")
+	family("infer_time_to_first_token_seconds", "histogram", "From a chat or completion request's arrival to its first generated token, queueing included.")
+	firstToken.write(w, "infer_time_to_first_token_seconds")
 	family("infer_slots", "gauge", "Slots (sessions with their own KV cache).")
 	fmt.Fprintf(w, "infer_slots %d\n", g.slots)
 	family("infer_slots_busy", "gauge", "Slots running a request.")

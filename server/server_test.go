@@ -621,6 +621,8 @@ func TestMetrics(t *testing.T) {
 		`infer_requests_total{endpoint="/v1/chat/completions",status="400"} 1`,
 		"\ninfer_slots 2\n", "\ninfer_slots_busy 0\n", "\ninfer_queue_length 0\n",
 		"\ninfer_kv_cache_capacity_tokens 256\n",
+		"\ninfer_request_duration_seconds_count 1\n", "\ninfer_time_to_first_token_seconds_count 1\n",
+		`infer_request_duration_seconds_bucket{le="+Inf"} 1`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("/metrics lacks %q", want)
