@@ -131,6 +131,15 @@ func callStrMethod(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Val
 	if recv.IsUndefined() {
 		return jinja.Undefined(), &undefinedError{"a value is undefined"}
 	}
+	if recv.IsList() && name == "index" && len(rest) == 1 {
+		// list.index shares its name with str.index.
+		for i, it := range recv.AsList().Items {
+			if it.Equals(rest[0]) {
+				return jinja.NewInt(int64(i)), nil
+			}
+		}
+		return jinja.Undefined(), fmt.Errorf("ValueError: %s is not in list", rest[0].String())
+	}
 	if !recv.IsString() {
 		return jinja.Undefined(), &undefinedError{pyRepr(objectTypeRepr(recv)) + " has no attribute " + pyRepr(name)}
 	}

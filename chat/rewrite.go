@@ -674,7 +674,8 @@ func parseWhole(src string, toks []token, withCond bool, endNames ...string) (*e
 		return nil, p, false
 	}
 	e := p.parseTuple(withCond, 0, endNames...)
-	return e, p, !p.err
+	// Only an expression understood to its end is rewritten.
+	return e, p, !p.err && p.i == len(p.toks)
 }
 
 // rewriter writes an expression back with its checks.

@@ -89,6 +89,8 @@ var whitespaceCases = []semanticsCase{
 
 // pythonCases render with probeMessages and add_generation_prompt true.
 var pythonCases = []semanticsCase{
+	{"{{ messages.index(messages[1]) }}|{{ ['a', 'b'].index('b') }}|{{ messages|map(attribute='role')|list|count }}", "1|1|3", ""},
+	{"{{ ['a'].index('z') }}", "", "ValueError: 'z' is not in list"},
 	{"{{ messages[0].content|trim }}|{{ messages[0].content.strip() }}|{{ messages[0].content.rstrip('\\n') }}|{{ messages[0].content.lstrip() }}", "Sys|Sys|  Sys|Sys\n", ""},
 	{"{{ messages[1].content.split(' ') }}|{{ messages[1].content.split() }}|{{ 'a\\nb'.splitlines() }}", "['Hi', 'there']|['Hi', 'there']|['a', 'b']", ""},
 	{"{{ 'abc'.startswith(('x', 'a')) }}|{{ 'abc'.endswith('c') }}|{{ 'a-b'.replace('-', '+') }}|{{ 'hi {}'.format('x') }}|{{ ','.join(['a','b']) }}", "True|True|a+b|hi x|a,b", ""},
