@@ -110,7 +110,10 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listening func(
 		return fmt.Errorf("listen: %w", err)
 	}
 	gate := server.NewGate()
-	hs := &http.Server{Handler: gate, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(handler, slog.LevelWarn)}
+	// No write timeout: a streamed reply lasts as long as it generates
+	// (--timeout bounds it).
+	hs := &http.Server{Handler: gate, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(handler, slog.LevelWarn)}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve(ln) }()
 	addr := ln.Addr().String()
