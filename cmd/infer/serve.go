@@ -60,6 +60,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, listening func(
 	logFormat := fs.String("log-format", "text", "request log on stderr: text or json")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: infer serve -m model.gguf [--host 127.0.0.1] [--port 8080] [--parallel N] [-c total context] [flags]")
+		fmt.Fprintln(stderr, "-c is the total context, split evenly across the --parallel slots (as llama-server's): -c 4096 --parallel 4 gives each request 1024 positions.")
+		fmt.Fprintln(stderr, "Endpoints: POST /v1/chat/completions, /v1/completions, /tokenize, /detokenize; GET /v1/models, /health, /metrics.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
