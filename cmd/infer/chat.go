@@ -360,7 +360,7 @@ func (r *chatREPL) turn(text string) error {
 		return err
 	}
 	if dropped > 0 {
-		r.ui.note("(context full: dropped the %s to make room)", plural(dropped, "oldest turn"))
+		r.ui.note("(context full: dropped %s to make room)", oldestTurns(dropped))
 	}
 
 	ctx, cancel := r.interruptible()

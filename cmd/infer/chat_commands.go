@@ -400,7 +400,7 @@ func (r *chatREPL) evaluate() error {
 		return err
 	}
 	if dropped > 0 {
-		r.ui.note("(the conversation is longer than the context: dropped the %s)", plural(dropped, "oldest turn"))
+		r.ui.note("(the conversation is longer than the context: dropped %s)", oldestTurns(dropped))
 	}
 	if len(p.tokens) == 0 {
 		r.sess.Reset()

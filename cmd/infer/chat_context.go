@@ -86,8 +86,9 @@ func (r *chatREPL) withSystem(msgs []chat.Message) []chat.Message {
 	return append([]chat.Message{{Role: "system", Content: r.system}}, msgs...)
 }
 
-// fitPrompt renders r.msgs with the generation prompt, dropping the oldest
-// turns while the prompt and room for a reply do not fit the context. It
+// fitPrompt renders r.msgs (with the generation prompt when asked),
+// dropping the oldest turns while the prompt and room for a reply do not
+// fit the context. It
 // returns the prompt and the number of turns dropped (then gone from
 // r.msgs). A last turn too long for the context even alone is an error,
 // and leaves r.msgs as it was.
@@ -97,11 +98,18 @@ func (r *chatREPL) fitPrompt(addGenerationPrompt bool) (chatPrompt, int, error) 
 	if !addGenerationPrompt {
 		room = 0
 	}
+	// Once turns must go, a further quarter of the context is freed: the
+	// turns that follow then fit without dropping again, and each drop
+	// (which re-evaluates the whole prompt: its start has changed) is paid
+	// once every few turns rather than at every turn.
+	limit := n
 	var p chatPrompt
 	kept, dropped, err := dropOldestTurns(r.msgs, func(msgs []chat.Message) (bool, error) {
 		var err error
 		p, err = r.prompt(msgs, addGenerationPrompt)
-		return err == nil && len(p.tokens)+room <= n, err
+		ok := err == nil && len(p.tokens)+room <= limit
+		limit = n - n/4
+		return ok, err
 	})
 	if err != nil {
 		return chatPrompt{}, 0, err
@@ -112,4 +120,13 @@ func (r *chatREPL) fitPrompt(addGenerationPrompt bool) (chatPrompt, int, error) 
 	}
 	r.msgs = kept
 	return p, dropped, nil
+}
+
+// oldestTurns says how many turns were dropped: "the oldest turn", "the 2
+// oldest turns".
+func oldestTurns(n int) string {
+	if n == 1 {
+		return "the oldest turn"
+	}
+	return fmt.Sprintf("the %d oldest turns", n)
 }
