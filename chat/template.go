@@ -1,12 +1,3 @@
-// Package chat renders Hugging Face chat templates the way transformers'
-// apply_chat_template does (jinja2's ImmutableSandboxedEnvironment with
-// trim_blocks and lstrip_blocks, transformers' tojson, raise_exception and
-// strftime_now), and provides llama.cpp's built-in chat formats for models
-// that carry no template.
-//
-// The engine is github.com/ardanlabs/jinja; where it differs from jinja2,
-// this package adjusts the template source before the engine parses it
-// (see prepare.go) and supplies the globals itself.
 package chat
 
 import (
