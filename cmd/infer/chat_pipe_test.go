@@ -156,6 +156,11 @@ func TestChatPipeContextFull(t *testing.T) {
 	if !strings.Contains(errText, "(context full: dropped the") {
 		t.Errorf("no note about dropped turns:\n%s", errText)
 	}
+	// Each drop frees room for more than one turn: the turn after a drop
+	// finds its history in the cache.
+	if drops := strings.Count(errText, "(context full: dropped"); drops > 6 {
+		t.Errorf("%d drops in 12 turns: a drop should leave room for the next turn", drops)
+	}
 	st := parseStatsLines(t, errText)
 	if len(st) != 12 {
 		t.Fatalf("%d replies, want 12:\n%s\n%s", len(st), out, errText)
