@@ -32,8 +32,8 @@
 //   - Integer literals beyond int64 do not parse; a + overflowing int64
 //     gives a float (Python's int is unbounded). A backslash-newline inside
 //     a string literal is kept (Python drops it).
-//   - jinja2 filters the engine lacks: attr, filesizeformat, forceescape,
-//     format, groupby, pprint, random, slice, striptags, urlencode, urlize,
+//   - jinja2 filters the engine lacks and this package does not provide:
+//     filesizeformat, groupby, pprint, random, striptags, urlencode, urlize,
 //     wordwrap, xmlattr ("unknown filter"). The engine's own fromjson works
 //     here and fails in transformers. {% with %} is not supported.
 //   - Attributes starting with "_" are not refused as the sandbox refuses

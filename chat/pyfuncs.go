@@ -822,17 +822,17 @@ func pyMod(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
 
 // pyPercentFormat is Python's format % values.
 func pyPercentFormat(format string, values jinja.Value) (string, error) {
-	var args []jinja.Value
-	var mapping *jinja.Dict
 	switch {
 	case pyTypeName(values) == "tuple":
-		args = values.AsList().Items
+		return percentFormat(format, values.AsList().Items, nil)
 	case values.IsDict():
-		mapping = values.AsDict()
-		args = []jinja.Value{values}
-	default:
-		args = []jinja.Value{values}
+		return percentFormat(format, []jinja.Value{values}, values.AsDict())
 	}
+	return percentFormat(format, []jinja.Value{values}, nil)
+}
+
+// percentFormat formats with positional args, or with mapping for %(key)s.
+func percentFormat(format string, args []jinja.Value, mapping *jinja.Dict) (string, error) {
 	next := 0
 	take := func() (jinja.Value, error) {
 		if next >= len(args) {
@@ -1118,4 +1118,85 @@ func pyCompare(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error
 		return jinja.Undefined(), fmt.Errorf("TypeError: '%s' not supported between instances of '%s' and '%s'", op, pyTypeName(a), pyTypeName(b))
 	}
 	return jinja.NewBool(less), nil
+}
+
+// formatFilter is jinja2's format(value, *args, **kwargs): value % args, or
+// value % kwargs.
+func formatFilter(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+	if len(args) == 0 {
+		return jinja.Undefined(), errors.New("TypeError: format needs a value")
+	}
+	if len(args) > 1 && len(kwargs) > 0 {
+		return jinja.Undefined(), errors.New("FilterArgumentError: can't handle positional and keyword arguments at the same time")
+	}
+	var out string
+	var err error
+	if len(kwargs) > 0 {
+		d := jinja.NewDict()
+		for k, v := range kwargs {
+			d.AsDict().Set(k, v)
+		}
+		out, err = percentFormat(pyStr(args[0]), []jinja.Value{d}, d.AsDict())
+	} else {
+		out, err = percentFormat(pyStr(args[0]), args[1:], nil)
+	}
+	return jinja.NewString(out), err
+}
+
+// attrFilter is jinja2's attr(obj, name): Python's getattr, which finds no
+// attribute for a dict's keys, a list's items or a string's characters.
+func attrFilter([]jinja.Value, map[string]jinja.Value) (jinja.Value, error) {
+	return jinja.Undefined(), nil
+}
+
+// forceEscapeFilter is jinja2's forceescape: HTML escaping as markupsafe's.
+func forceEscapeFilter(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+	if len(args) == 0 {
+		return jinja.Undefined(), errors.New("TypeError: forceescape needs a value")
+	}
+	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;")
+	return jinja.NewString(r.Replace(pyStr(args[0]))), nil
+}
+
+// sliceFilter is jinja2's slice(value, slices, fill_with=None): the items
+// in that many columns, the first ones one longer.
+func sliceFilter(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+	if len(args) < 2 || !args[1].IsInt() || args[1].AsInt() <= 0 || args[1].AsInt() > maxRange {
+		return jinja.Undefined(), errors.New("TypeError: slice needs a value and a positive number of slices")
+	}
+	var seq []jinja.Value
+	switch v := args[0]; {
+	case v.IsList():
+		seq = v.AsList().Items
+	case v.IsString():
+		for _, r := range v.AsString() {
+			seq = append(seq, jinja.NewString(string(r)))
+		}
+	case v.IsDict():
+		for _, k := range v.AsDict().Keys {
+			seq = append(seq, jinja.NewString(k))
+		}
+	}
+	fill, hasFill := kwargs["fill_with"]
+	if !hasFill && len(args) > 2 {
+		fill, hasFill = args[2], true
+	}
+	hasFill = hasFill && !fill.IsNone()
+	slices := int(args[1].AsInt())
+	per, extra := len(seq)/slices, len(seq)%slices
+	out := make([]jinja.Value, 0, slices)
+	offset := 0
+	for n := 0; n < slices; n++ {
+		start := offset + n*per
+		if n < extra {
+			offset++
+		}
+		end := offset + (n+1)*per
+		part := append([]jinja.Value(nil), seq[start:end]...)
+		if hasFill && n >= extra {
+			part = append(part, fill)
+		}
+		out = append(out, jinja.NewList(part))
+	}
+	return jinja.NewList(out), nil
 }

@@ -57,9 +57,13 @@ const (
 // replacedFilters are jinja2 filters the engine computes otherwise, and the
 // globals that compute them here.
 var replacedFilters = map[string]string{
-	"sort":     "__infer_sort", // case-insensitive by default in jinja2
-	"center":   "__infer_center",
-	"truncate": "__infer_truncate",
+	"sort":        "__infer_sort", // case-insensitive by default in jinja2
+	"center":      "__infer_center",
+	"truncate":    "__infer_truncate",
+	"format":      "__infer_format",
+	"attr":        "__infer_attr",
+	"forceescape": "__infer_forceescape",
+	"slice":       "__infer_slice",
 }
 
 // iteratorFilters are jinja2's filters that return a generator (or, for

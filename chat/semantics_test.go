@@ -89,6 +89,8 @@ var whitespaceCases = []semanticsCase{
 
 // pythonCases render with probeMessages and add_generation_prompt true.
 var pythonCases = []semanticsCase{
+	{"{{ '%s-%s'|format('a', 1) }}|{{ '%(x)s'|format(x=2) }}|{{ messages[0]|attr('role') }}|{{ '<b>'|forceescape }}|{{ messages[0]|attr('nope') }}|{{ [1,2,3,4,5]|slice(2)|list }}",
+		"a-1|2||&lt;b&gt;||[[1, 2, 3], [4, 5]]", ""},
 	{"{{ messages.index(messages[1]) }}|{{ ['a', 'b'].index('b') }}|{{ messages|map(attribute='role')|list|count }}", "1|1|3", ""},
 	{"{{ ['a'].index('z') }}", "", "ValueError: 'z' is not in list"},
 	{"{{ messages[0].content|trim }}|{{ messages[0].content.strip() }}|{{ messages[0].content.rstrip('\\n') }}|{{ messages[0].content.lstrip() }}", "Sys|Sys|  Sys|Sys\n", ""},

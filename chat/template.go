@@ -183,15 +183,19 @@ func (t *Template) Render(in Inputs) (string, error) {
 // pythonGlobals are the stateless globals the rewrites call (rewrite.go),
 // and jinja2's sandboxed range.
 var pythonGlobals = map[string]func([]jinja.Value, map[string]jinja.Value) (jinja.Value, error){
-	"range":            pyRange,
-	addFunc:            pyAdd,
-	modFunc:            pyMod,
-	compareFunc:        pyCompare,
-	immutableFunc:      checkImmutable,
-	strMethodFunc:      callStrMethod,
-	"__infer_sort":     sortFilter,
-	"__infer_center":   centerFilter,
-	"__infer_truncate": truncateFilter,
+	"range":               pyRange,
+	addFunc:               pyAdd,
+	modFunc:               pyMod,
+	compareFunc:           pyCompare,
+	immutableFunc:         checkImmutable,
+	strMethodFunc:         callStrMethod,
+	"__infer_sort":        sortFilter,
+	"__infer_center":      centerFilter,
+	"__infer_truncate":    truncateFilter,
+	"__infer_format":      formatFilter,
+	"__infer_attr":        attrFilter,
+	"__infer_forceescape": forceEscapeFilter,
+	"__infer_slice":       sliceFilter,
 }
 
 // renderEngine runs the engine, turning a panic into an error.
