@@ -103,16 +103,20 @@ var (
 
 // generate runs prompt on a slot and answers, streaming or not.
 func (s *Server) generate(w http.ResponseWriter, r *http.Request, kind replyKind, req *generationRequest, prompt []int32, opts infer.GenerateOptions) {
-	arrived := time.Now()
-	var firstToken time.Duration
 	rec := recordOf(r.Context())
+	arrived := rec.start
+	var firstToken time.Duration
 	rec.promptTokens = len(prompt)
+	promptParam := "messages"
+	if kind == completionReply {
+		promptParam = "prompt"
+	}
 	switch {
 	case len(prompt) == 0:
-		writeError(w, badRequest("prompt", "the prompt is empty (and the model adds no BOS token)"))
+		writeError(w, badRequest(promptParam, "the prompt is empty (and the model adds no BOS token)"))
 		return
 	case len(prompt) > s.perSlot:
-		writeError(w, &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: "messages", Code: "context_length_exceeded",
+		writeError(w, &apiError{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: promptParam, Code: "context_length_exceeded",
 			Message: fmt.Sprintf("the prompt is %d tokens, more than the %d of a slot's context", len(prompt), s.perSlot)})
 		return
 	}
@@ -211,7 +215,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, kind replyKind
 			return
 		}
 		if errors.Is(err, infer.ErrPromptTooLong) {
-			e := badRequest("messages", "%v", err)
+			e := badRequest(promptParam, "%v", err)
 			e.Code = "context_length_exceeded"
 			if sse != nil {
 				sse.sendError(e)

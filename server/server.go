@@ -234,6 +234,7 @@ func (s *Server) Close() error {
 // requestRecord collects what the log line says about a request beyond
 // its status.
 type requestRecord struct {
+	start                                        time.Time // the request's arrival
 	promptTokens, cachedTokens, completionTokens int
 	slot                                         int
 	finish                                       string
@@ -245,14 +246,14 @@ func recordOf(ctx context.Context) *requestRecord {
 	if r, ok := ctx.Value(recordKey{}).(*requestRecord); ok {
 		return r
 	}
-	return &requestRecord{}
+	return &requestRecord{start: time.Now()}
 }
 
 // ServeHTTP checks the API key, routes the request, recovers a panicking
 // handler, counts the request and logs it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &requestRecord{slot: -1}
+	rec := &requestRecord{slot: -1, start: start}
 	sw := &statusWriter{ResponseWriter: w}
 	_, pattern := s.mux.Handler(r)
 	endpoint := r.URL.Path

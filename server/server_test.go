@@ -488,7 +488,7 @@ func TestBadRequests(t *testing.T) {
 		{"json schema", "/v1/chat/completions", `{"messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "json_object"}}`, 400, "response_format", ""},
 		{"unknown model", "/v1/chat/completions", `{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}`, 404, "model", "model_not_found"},
 		{"prompt too long", "/v1/chat/completions", `{"messages": [{"role": "user", "content": "` + long + `"}]}`, 400, "messages", "context_length_exceeded"},
-		{"completion prompt too long", "/v1/completions", `{"prompt": "` + long + `"}`, 400, "messages", "context_length_exceeded"},
+		{"completion prompt too long", "/v1/completions", `{"prompt": "` + long + `"}`, 400, "prompt", "context_length_exceeded"},
 		{"completion without prompt", "/v1/completions", `{"max_tokens": 3}`, 400, "prompt", ""},
 		{"completion token outside", "/v1/completions", `{"prompt": [1, 40000]}`, 400, "prompt", ""},
 		{"completion prompt an object", "/v1/completions", `{"prompt": {"a": 1}}`, 400, "prompt", ""},
