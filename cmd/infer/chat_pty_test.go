@@ -159,6 +159,7 @@ func TestChatTerminal(t *testing.T) {
 	s.send("\x03")
 	s.waitFor(regexp.MustCompile(`\(interrupted\)`), 1, "the interruption")
 	s.waitFor(stopRE, 2, "the stats of the interrupted reply")
+	s.waitFor(regexp.MustCompile(`\(interrupted\)[^>]*stop: cancelled[^>]*> `), 1, "the prompt after the interruption")
 	if !strings.Contains(s.output(), "stop: cancelled") {
 		t.Errorf("the long reply was not cancelled:\n%s", s.output())
 	}
