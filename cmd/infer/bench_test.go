@@ -3,10 +3,13 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/infer-go/infer/gguf"
 )
 
 var benchArgs = []string{"bench", "-m", shippedModel, "-p", "16", "-n", "8", "-r", "2", "-t", "1,2"}
@@ -16,7 +19,8 @@ func TestBenchTable(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
-	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	table, _, _ := strings.Cut(stdout, "\n\n") // the extras follow a blank line
+	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
 	if len(lines) != 6 {
 		t.Fatalf("want a header, a separator and 4 rows, got:\n%s", stdout)
 	}
@@ -122,8 +126,9 @@ func TestBenchCapsToContext(t *testing.T) {
 func TestBenchUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench"},
-		{"bench", "-m", shippedModel, "-p", "0"},
-		{"bench", "-m", shippedModel, "-n", "0"},
+		{"bench", "-m", shippedModel, "-p", "-1"},
+		{"bench", "-m", shippedModel, "-n", "-1"},
+		{"bench", "-m", shippedModel, "-p", "0", "-n", "0"},
 		{"bench", "-m", shippedModel, "-r", "0"},
 		{"bench", "-m", shippedModel, "-t", "0"},
 		{"bench", "-m", shippedModel, "-t", "1,x"},
@@ -165,5 +170,87 @@ func TestMeanStddev(t *testing.T) {
 		if math.Abs(m-tc.mean) > 1e-12 || math.Abs(s-tc.sd) > 1e-12 {
 			t.Errorf("meanStddev(%v) = %v, %v; want %v, %v", tc.in, m, s, tc.mean, tc.sd)
 		}
+	}
+}
+
+// TestBenchSkipsTests: -p 0 skips the pp test and -n 0 the tg test, as in
+// llama-bench.
+func TestBenchSkipsTests(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-p", "0", "-n", "4"}, []string{"tg4"}},
+		{[]string{"-p", "8", "-n", "0"}, []string{"pp8"}},
+	} {
+		stdout, stderr, code := runCmd(t, append([]string{"bench", "-m", shippedModel, "-r", "1", "-t", "1"}, c.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, code, stderr)
+		}
+		var tests []string
+		for _, line := range strings.Split(stdout, "\n") {
+			if c := tableCells(line); len(c) == 6 && c[0] != "model" && !strings.HasPrefix(c[0], "-") {
+				tests = append(tests, c[4])
+			}
+		}
+		if !slices.Equal(tests, c.want) {
+			t.Errorf("%v: tests %q, want %q:\n%s", c.args, tests, c.want, stdout)
+		}
+	}
+}
+
+// TestBenchExtras: tg rows carry the weight bandwidth they imply (and with
+// --mem-bw the machine's read bandwidth and the share), every row the load
+// time and peak RSS, in json and under the md table.
+func TestBenchExtras(t *testing.T) {
+	size, perToken, err := tensorBytes(shippedModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(shippedModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	embd, hasEmbd := f.Tensor("token_embd.weight")
+	_, hasOutput := f.Tensor("output.weight")
+	f.Close()
+	if !hasEmbd || !hasOutput {
+		t.Fatalf("the shipped model should have token_embd and a separate output")
+	}
+	if want := size - embd.Size + embd.Size/embd.Dims[1]; perToken != want {
+		t.Errorf("weights per token %d, want %d (all %d but token_embd's other rows)", perToken, want, size)
+	}
+
+	stdout, stderr, code := runCmd(t, "bench", "-m", shippedModel, "-p", "8", "-n", "4", "-r", "1", "-t", "1", "-o", "json", "--mem-bw")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rows []benchResult
+	if err := json.Unmarshal([]byte(stdout), &rows); err != nil || len(rows) != 2 {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	pp, tg := rows[0], rows[1]
+	if pp.WeightGBps != 0 || pp.MemoryGBps != 0 || !(pp.LoadMS > 0) {
+		t.Errorf("pp row %+v: want no bandwidth, a load time", pp)
+	}
+	if tg.WeightBytesPerToken != perToken || math.Abs(tg.WeightGBps-float64(perToken)*tg.AvgTS/1e9) > 1e-9*tg.WeightGBps ||
+		!(tg.MemoryGBps > 0) || math.Abs(tg.MemoryShare-tg.WeightGBps/tg.MemoryGBps) > 1e-9 || tg.LoadMS != pp.LoadMS {
+		t.Errorf("tg row %+v", tg)
+	}
+	if runtime.GOOS == "linux" && !(tg.PeakRSS > 1<<20) {
+		t.Errorf("peak RSS %d bytes", tg.PeakRSS)
+	}
+
+	stdout, stderr, code = runCmd(t, "bench", "-m", shippedModel, "-p", "8", "-n", "4", "-r", "1", "-t", "1", "-ngl", "99", "-ub", "64")
+	if code != 0 {
+		t.Fatalf("md: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"tg4, 1 thread: ", " GB/s of weights (", " read per token)", "model load: "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("md output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "note: -ngl, -ub ignored") {
+		t.Errorf("no note on the ignored flags: %s", stderr)
 	}
 }
