@@ -36,7 +36,8 @@ func perplexity(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	mf.register(fs)
 	file := fs.String("f", "", "text file to score")
 	fs.StringVar(file, "file", "", "same as -f")
-	mf.batchUsed = true // -b (registered by modelFlags): most tokens per forward pass, 0 = the context length
+	mf.batchUsed = true // -b, registered by modelFlags, means something here
+	fs.Lookup("b").Usage = "most tokens per forward pass (0: the context length)"
 	chunks := fs.Int("chunks", -1, "score at most this many chunks (-1: all)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, perplexityUsage)
