@@ -10,10 +10,6 @@ import (
 	"github.com/infer-go/infer/internal/testref"
 )
 
-// shakespeareModel is the repository's character-level nanoGPT model: its
-// 65-character vocabulary has no 'é', '~' or '1' and no byte fallback.
-const shakespeareModel = "../../testdata/shakespeare-char-q8_0.gguf"
-
 // TestGenerateCommandLines: llama.cpp command lines and what they give:
 // exit status, stdout, and lines stderr must (and must not) have.
 func TestGenerateCommandLines(t *testing.T) {
@@ -80,25 +76,26 @@ func TestGenerateCommandLines(t *testing.T) {
 }
 
 // TestUnencodableCharacters: generate and tokenize name the characters the
-// vocabulary cannot encode.
+// vocabulary cannot encode. The shipped model's 65-character vocabulary has
+// no 'é', '~' or '1' and no byte fallback.
 func TestUnencodableCharacters(t *testing.T) {
-	if _, err := os.Stat(shakespeareModel); err != nil {
+	if _, err := os.Stat(shippedModel); err != nil {
 		t.Skip(err)
 	}
 	const named = "the vocabulary cannot encode 'é' (U+00E9), '~' (U+007E), '1' (U+0031)"
-	stdout, stderr, code := runCmd(t, "-m", shakespeareModel, "-p", "é~1", "-n", "2")
+	stdout, stderr, code := runCmd(t, "-m", shippedModel, "-p", "é~1", "-n", "2")
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "infer generate: empty prompt: "+named) {
 		t.Errorf("generate: exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
 	}
-	stdout, stderr, code = runCmd(t, "-m", shakespeareModel, "-p", "ROMEO: é", "-n", "1", "--temp", "0")
+	stdout, stderr, code = runCmd(t, "-m", shippedModel, "-p", "ROMEO: é", "-n", "1", "--temp", "0")
 	if code != 0 || !strings.Contains(stderr, "warning: the vocabulary cannot encode 'é' (U+00E9)") {
 		t.Errorf("generate, one unknown character: exit %d, stderr:\n%s", code, stderr)
 	}
-	stdout, stderr, code = runCmd(t, "tokenize", "-m", shakespeareModel, "é~1")
+	stdout, stderr, code = runCmd(t, "tokenize", "-m", shippedModel, "é~1")
 	if code != 0 || stdout != "[]\n" || !strings.Contains(stderr, named) {
 		t.Errorf("tokenize: exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
 	}
-	_, stderr, _ = runCmd(t, "tokenize", "-m", shakespeareModel, "ROMEO")
+	_, stderr, _ = runCmd(t, "tokenize", "-m", shippedModel, "ROMEO")
 	if stderr != "" {
 		t.Errorf("tokenize of known characters warns: %s", stderr)
 	}
