@@ -72,6 +72,7 @@ func runLogits(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// A stop signal while the file is written removes the partial file.
+	noteStaleTemps(stderr, *out)
 	err = withSignals(func(ctx context.Context) error { return writeFloat32sAtomic(ctx, *out, logits) })
 	if err != nil {
 		return err

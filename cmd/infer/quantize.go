@@ -57,6 +57,7 @@ func runQuantize(args []string, stdout, stderr io.Writer) error {
 	// A stop signal (Ctrl-C, SIGTERM, SIGHUP) stops between batches of rows;
 	// the writer then removes its temporary file, so no partial output is
 	// left, and the exit status says which signal it was.
+	noteStaleTemps(stderr, out)
 	var res *quantize.Result
 	err = withSignals(func(ctx context.Context) error {
 		bar := newProgressBar(stderr, !*noProgress)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sync"
@@ -99,4 +100,12 @@ func withSignals(fn func(ctx context.Context) error) error {
 		return &signalError{sig: caught, err: err}
 	}
 	return err
+}
+
+// noteStaleTemps says which temporary files of earlier runs killed outright
+// (kill -9) the write of out is about to remove (gguf.CreateAtomic does).
+func noteStaleTemps(w io.Writer, out string) {
+	for _, st := range gguf.StaleTemps(out) {
+		fmt.Fprintf(w, "note: removing %s, left by process %d, which was killed before it finished\n", st.Name, st.PID)
+	}
 }

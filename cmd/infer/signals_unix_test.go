@@ -154,8 +154,12 @@ func TestQuantizeSignalsRemoveTemp(t *testing.T) {
 	if len(stale) != 1 || !strings.Contains(stale[0], ".out.gguf.infer-tmp-") {
 		t.Fatalf("after kill -9: temporaries %v, want one named after out.gguf", stale)
 	}
-	if _, stderr, code := runCmd(t, "quantize", "-t", "2", in, out, "Q4_0"); code != 0 {
+	_, stderr, code := runCmd(t, "quantize", "-t", "2", in, out, "Q4_0")
+	if code != 0 {
 		t.Fatalf("the next quantize: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "note: removing "+stale[0]+", left by process ") {
+		t.Errorf("the next quantize does not say it removes %s: %s", stale[0], stderr)
 	}
 	if left := tempFiles(t, dir); len(left) > 0 {
 		t.Errorf("the next write to out.gguf left %v", left)
