@@ -288,6 +288,59 @@ func TestChatPipeInterrupt(t *testing.T) {
 	}
 }
 
+// TestChatPipeInterruptPrompt sends SIGINT while a long message is read
+// (its prompt evaluated): the chat stops and goes on as if the message had
+// not been sent. Should the signal come once the reply has begun, the
+// reply is kept instead; either way the conversation says what happened.
+func TestChatPipeInterruptPrompt(t *testing.T) {
+	model := chatModel(t)
+	if testing.Short() {
+		t.Skip("builds the command: not in -short")
+	}
+	bin, err := buildInfer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "chat", "-m", model, "--chat-template", "chatml", "-c", "4096", "-t", "1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr chatOutput
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitUntil := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; stdout:\n%s\nstderr:\n%s", what, stdout.String(), stderr.String())
+			}
+		}
+	}
+	waitUntil("the start-up lines", func() bool { return strings.Contains(stderr.String(), "/help for help") })
+	stdin.Write([]byte(strings.Repeat("many words in a long message ", 500) + "\n"))
+	time.Sleep(100 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	waitUntil("the interruption", func() bool { return strings.Contains(stderr.String(), "(interrupted)") })
+	stdin.Write([]byte("/show\n/exit\n"))
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+	messages := regexp.MustCompile(`context: .* (\d+) messages`).FindStringSubmatch(stderr.String())
+	switch {
+	case messages == nil:
+		t.Fatalf("no /show output:\n%s", stderr.String())
+	case stdout.Len() == 0 && messages[1] != "0":
+		t.Errorf("interrupted before the reply, yet the conversation holds %s messages", messages[1])
+	case stdout.Len() > 0 && messages[1] != "2":
+		t.Errorf("interrupted during the reply, yet the conversation holds %s messages", messages[1])
+	}
+	t.Logf("interrupted %s", map[bool]string{true: "while the prompt was read", false: "during the reply"}[stdout.Len() == 0])
+}
+
 // chatOutput is a bytes.Buffer a process writes while the test reads it.
 type chatOutput struct {
 	mu  sync.Mutex
