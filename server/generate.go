@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -362,11 +361,7 @@ func (s *sseWriter) write(line string) error {
 }
 
 func (s *sseWriter) send(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("server: encoding an event: %v", err))
-	}
-	return s.write("data: " + string(b) + "\n\n")
+	return s.write("data: " + string(encodeJSON(v)) + "\n\n")
 }
 
 // sendError ends a stream whose status is already sent with an error event

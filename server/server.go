@@ -24,6 +24,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -338,13 +339,22 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 const statusClientClosed = 499
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil { // only values of this package are written
-		panic(fmt.Sprintf("server: encoding a response: %v", err))
-	}
+	b := encodeJSON(v)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// encodeJSON encodes v without escaping <, > and & (generated text is
+// full of them, and no client needs them escaped).
+func encodeJSON(v any) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil { // only values of this package are written
+		panic(fmt.Sprintf("server: encoding a response: %v", err))
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // readBody reads the request body within the size limit.
