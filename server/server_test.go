@@ -517,6 +517,12 @@ func TestBadRequests(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || apiErr.Param != "model" {
 		t.Errorf("unknown model through the client: %v", err)
 	}
+	tooLong := greedyChat(s.ModelName(), 2)
+	tooLong.Messages = []openai.ChatCompletionMessageParamUnion{openai.UserMessage(long)}
+	_, err = cl(hs).Chat.Completions.New(context.Background(), tooLong)
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Code != "context_length_exceeded" {
+		t.Errorf("oversize prompt through the client: %v", err)
+	}
 	// And the server still serves.
 	if _, err := cl(hs).Chat.Completions.New(context.Background(), greedyChat(s.ModelName(), 3)); err != nil {
 		t.Fatalf("after the bad requests: %v", err)
