@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/infer-go/infer/internal/testref"
 )
@@ -210,5 +213,44 @@ func TestOutputModeFollowsUmask(t *testing.T) {
 		if got := st.Mode().Perm(); got != 0o640 {
 			t.Errorf("%s: mode %03o, want 0640 under umask 027", filepath.Base(p), got)
 		}
+	}
+}
+
+// TestProgressBarOnlyOnATerminal: a bar is drawn on a terminal unless
+// --no-progress, never into a file or pipe (quantize's \r bars in logs).
+func TestProgressBarOnlyOnATerminal(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	for _, c := range []struct {
+		name    string
+		w       io.Writer
+		enabled bool
+		drawn   bool
+	}{
+		{"terminal", tty, true, true},
+		{"terminal, --no-progress", tty, false, false},
+		{"file", logFile, true, false},
+		{"buffer", new(bytes.Buffer), true, false},
+	} {
+		if got := newProgressBar(c.w, c.enabled).on; got != c.drawn {
+			t.Errorf("%s: bar drawn %v, want %v", c.name, got, c.drawn)
+		}
+	}
+	// quantize with stderr in a buffer: no carriage returns.
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.gguf"), filepath.Join(dir, "out.gguf")
+	writeTinyLlama(t, in)
+	_, stderr, code := runCmd(t, "quantize", in, out, "q8_0")
+	if code != 0 || strings.Contains(stderr, "\r") {
+		t.Errorf("quantize into a buffer: exit %d, stderr %q", code, stderr)
 	}
 }
