@@ -28,7 +28,7 @@ func quantizeActQ8_0(dst []byte, src []float32) {
 		d, id := q8Scales(x)
 		binary.LittleEndian.PutUint16(y[0:], quant.F32ToF16(d))
 		for j, v := range x {
-			y[2+j] = byte(int8(roundEven(v * id)))
+			y[2+j] = byte(int8(roundEven(float32(v * id))))
 		}
 	}
 }
@@ -45,7 +45,7 @@ func quantizeActQ8_1(dst []byte, src []float32) {
 		d, id := q8Scales(x)
 		var sum int32
 		for j, v := range x {
-			q := roundEven(v * id)
+			q := roundEven(float32(v * id))
 			y[4+j] = byte(int8(q))
 			sum += q
 		}
@@ -56,11 +56,13 @@ func quantizeActQ8_1(dst []byte, src []float32) {
 
 // q8Scales returns a block's scale d = amax/127 and the multiplier
 // id = 127/amax (0 for an all-zero block), both in float as ggml computes
-// them.
+// them. Inputs are finite (activations of a model that has not diverged).
 func q8Scales(x *[32]float32) (d, id float32) {
 	var amax float32
 	for _, v := range x {
-		amax = max(amax, float32(math.Abs(float64(v))))
+		if a := math.Float32frombits(math.Float32bits(v) &^ (1 << 31)); a > amax {
+			amax = a
+		}
 	}
 	if amax == 0 {
 		return 0, 0
@@ -68,7 +70,11 @@ func q8Scales(x *[32]float32) (d, id float32) {
 	return amax / 127, 127 / amax
 }
 
-// roundEven rounds to the nearest integer, halves to even, like
-// _mm256_round_ps(v, _MM_ROUND_NEAREST). The quantizers only pass values
-// within a rounding step of ±127.
-func roundEven(v float32) int32 { return int32(math.RoundToEven(float64(v))) }
+// roundEven rounds v to the nearest integer, halves to even, like
+// _mm256_round_ps(v, _MM_ROUND_NEAREST): adding 1.5·2^23 makes the float
+// addition round v at the units (to even) and leaves the integer in the
+// low mantissa bits, exactly for |v| < 2^22. The quantizers only pass
+// values within a rounding step of ±127, already rounded to float.
+func roundEven(v float32) int32 {
+	return int32(math.Float32bits(v+12582912)&0x7fffff) - 0x400000
+}

@@ -1,5 +1,10 @@
 package ops
 
+import (
+	"encoding/binary"
+	"math"
+)
+
 // tileKernel computes many outputs of one route at once: a range of weight
 // rows against a range of activation rows, so that each weight block is
 // read once per tile of activations rather than once per activation, and
@@ -72,5 +77,26 @@ func mulByDot(m *tileArgs) {
 				}
 			}
 		}
+	}
+}
+
+// q4_0RepackedExtra is the prepared copy of an activation row: per block
+// its 32 quants, -8 times their sum (int32), and its scale as a float32.
+func q4_0RepackedExtra(cols int) int { return cols / 32 * 40 }
+
+// prepQ4_0Repacked writes the prepared copy of the Q8_0 row in row[:actSize]
+// after it.
+func prepQ4_0Repacked(row []byte, actSize, cols int) {
+	nb := cols / 32
+	src, dst := row[:nb*34], row[actSize:actSize+nb*40]
+	for b := range nb {
+		y, p := (*[34]byte)(src[34*b:]), (*[40]byte)(dst[40*b:])
+		copy(p[:32], y[2:])
+		var s int32
+		for _, q := range y[2:] {
+			s += int32(int8(q))
+		}
+		binary.LittleEndian.PutUint32(p[32:], uint32(-8*s))
+		binary.LittleEndian.PutUint32(p[36:], math.Float32bits(f16(y[0], y[1])))
 	}
 }

@@ -2,12 +2,7 @@
 
 package ops
 
-import (
-	"encoding/binary"
-	"math"
-
-	"github.com/infer-go/infer/quant"
-)
+import "github.com/infer-go/infer/quant"
 
 // The AVX-512 tile kernels (tile_avx512_amd64.s). Each assembly routine
 // takes whole groups of rows and whole blocks; its Go wrapper checks the
@@ -16,7 +11,7 @@ import (
 
 // installAVX512 puts the AVX-512 kernels into t, over AVX2's.
 func installAVX512(t *kernelTable) {
-	t[quant.Q4_0].RepackedTile = &tileKernel{rowGroup: 16, actExtra: q4_0RepackedExtra, prep: prepQ4_0Repacked, mul: mulQ4_0RepackedAVX512}
+	t[quant.Q4_0].RepackedTile = &tileKernel{rowGroup: 16, actExtra: q4_0RepackedExtra, prep: prepQ4_0RepackedAVX2, mul: mulQ4_0RepackedAVX512}
 	t[quant.Q8_0].Tile = &tileKernel{rowGroup: 8, mul: mulQ8_0AVX512}
 	t[quant.Q4_K].Tile = &tileKernel{rowGroup: 1, mul: mulQ4KAVX512}
 	t[quant.Q6_K].Tile = &tileKernel{rowGroup: 1, mul: mulQ6KAVX512}
@@ -63,27 +58,6 @@ func mulQ8_0AVX512(m *tileArgs) {
 //
 //go:noescape
 func q4_0RTileAVX512(w *byte, rowSize int, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
-
-// q4_0RepackedExtra is the prepared copy of an activation row: per block
-// its 32 quants, -8 times their sum (int32), and its scale as a float32.
-func q4_0RepackedExtra(cols int) int { return cols / 32 * 40 }
-
-// prepQ4_0Repacked writes the prepared copy of the Q8_0 row in row[:actSize]
-// after it.
-func prepQ4_0Repacked(row []byte, actSize, cols int) {
-	nb := cols / 32
-	src, dst := row[:nb*34], row[actSize:actSize+nb*40]
-	for b := range nb {
-		y, p := (*[34]byte)(src[34*b:]), (*[40]byte)(dst[40*b:])
-		copy(p[:32], y[2:])
-		var s int32
-		for _, q := range y[2:] {
-			s += int32(int8(q))
-		}
-		binary.LittleEndian.PutUint32(p[32:], uint32(-8*s))
-		binary.LittleEndian.PutUint32(p[36:], math.Float32bits(f16(y[0], y[1])))
-	}
-}
 
 func mulQ4_0RepackedAVX512(m *tileArgs) {
 	nb := m.cols / 32

@@ -74,6 +74,12 @@ var simdLevels = []simdLevel{
 
 // installAVX2 puts the AVX2 kernels into t.
 func installAVX2(t *kernelTable) {
+	for _, typ := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.IQ4_NL} {
+		t[typ].FromFloat = quantizeActQ8_0AVX2
+	}
+	for _, typ := range []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K} {
+		t[typ].FromFloat = quantizeQ8KAVX2Row
+	}
 	t[quant.Q8_0].VecDot = vecDotQ8_0Q8_0AVX2
 	t[quant.Q4_0].VecDot = vecDotQ4_0Q8_0AVX2
 	t[quant.Q4_0].VecDotRepacked = vecDotQ4_0Q8_0RepackedAVX2
