@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 func TestProcessEscapes(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
@@ -24,17 +28,44 @@ func TestProcessEscapes(t *testing.T) {
 	}
 }
 
+// escapeForPrompt writes s the way a user would type it for -p: the
+// characters processEscapes turns escapes into are escaped, and bytes that
+// are not printable ASCII become \xHH.
+func escapeForPrompt(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		case c == '\\' || c == '"' || c == '\'':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// FuzzProcessEscapes: any byte string, escaped as a user would type it,
+// comes back exactly; and processing never lengthens its input.
 func FuzzProcessEscapes(f *testing.F) {
-	for _, s := range []string{`a\nb`, `\x41`, `\`, `\x`, `\x4`, `\\\\`} {
+	for _, s := range []string{"a\nb", "\x41", "\\", "\\x", "é\t", `\x4`, `\\\\`, "\x00\xff"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		out := processEscapes(s)
-		if len(out) > len(s) {
+		if out := processEscapes(s); len(out) > len(s) {
 			t.Fatalf("processEscapes(%q) = %q: longer than its input", s, out)
 		}
-		if processEscapes(processEscapes(`\\`)) != `\` {
-			t.Fatal("a backslash does not survive")
+		typed := escapeForPrompt(s)
+		if back := processEscapes(typed); back != s {
+			t.Fatalf("processEscapes(%q) = %q, want %q", typed, back, s)
 		}
 	})
 }
