@@ -285,8 +285,23 @@ func llama3RopeFactors(c, rope source.HFConfig, base float64, dim int) ([]float3
 			return nil, err
 		}
 	}
-	if !(factor > 0) || !(oldCtx > 0) || !(low > 0) || !(high > 0) {
-		return nil, fmt.Errorf("rope_scaling: factor %v, low_freq_factor %v, high_freq_factor %v, original context %v: want positive values", factor, low, high, oldCtx)
+	return Llama3RopeFactors(Llama3RopeScaling{Factor: factor, LowFreqFactor: low, HighFreqFactor: high, OriginalContext: oldCtx}, base, dim)
+}
+
+// Llama3RopeScaling is Llama 3.1's "llama3" rope scaling (config.json's
+// rope_scaling).
+type Llama3RopeScaling struct {
+	Factor, LowFreqFactor, HighFreqFactor float32
+	OriginalContext                       float32 // original_max_position_embeddings
+}
+
+// Llama3RopeFactors computes rope_freqs.weight, the dim/2 divisors of the
+// rotation frequencies of a head of dim elements with rope base base, as
+// convert_hf_to_gguf.py computes them (in float32, like its torch code).
+func Llama3RopeFactors(s Llama3RopeScaling, base float64, dim int) ([]float32, error) {
+	factor, low, high, oldCtx := s.Factor, s.LowFreqFactor, s.HighFreqFactor, s.OriginalContext
+	if !(factor > 0) || !(oldCtx > 0) || !(low > 0) || !(high > 0) || high == low {
+		return nil, fmt.Errorf("rope_scaling: factor %v, low_freq_factor %v, high_freq_factor %v, original context %v: want positive values, the two frequency factors distinct", factor, low, high, oldCtx)
 	}
 	lowWavelen := oldCtx / low
 	highWavelen := oldCtx / high

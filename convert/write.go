@@ -56,8 +56,10 @@ type Tensor struct {
 	Type quant.Type // the element type of what Load returns: F32, F16 or BF16
 	// Load returns the tensor's elements, rows one after another: a view of
 	// the source where the layout allows, else a transformed copy or
-	// generated values. It is called once, while the tensor is written, so
-	// that only one tensor at a time is held in memory.
+	// generated values. It is called once, while the tensor is written,
+	// and its bytes are not used once the tensor is written, so that only
+	// one tensor at a time is held in memory (a source may reuse one buffer
+	// for all its tensors).
 	Load func() ([]byte, error)
 }
 
