@@ -46,10 +46,13 @@ func archReferenceSpecs(wide bool) []tinySpec {
 }
 
 // archReferenceExtras are checked in one weight type: phi3 past its
-// original context (refdump's 256 positions > 128: rope_factors_long), and
-// a 46-layer gemma2, whose query scale is 1/sqrt(embd/heads) (27B).
+// original context (refdump's 256 positions > 128: rope_factors_long),
+// with and without Phi-3.5's rope.scaling.attn_factor, and a 46-layer
+// gemma2, whose query scale is 1/sqrt(embd/heads) (27B).
 var archReferenceExtras = []tinySpec{
 	{arch: "phi3", embd: 64, layers: 2, heads: 2, headsKV: 1, ff: 128, ctx: 256, origCtx: 128,
+		slidingWindow: 7, ropeDims: 16, ropeFactors: true, spmVocab: true, vocab: len(tinySPMTokens), weightType: quant.Q8_0},
+	{arch: "phi3", embd: 64, layers: 2, heads: 2, headsKV: 1, ff: 128, ctx: 256, origCtx: 128, ropeAttnFactor: 1.19,
 		slidingWindow: 7, ropeDims: 16, ropeFactors: true, spmVocab: true, vocab: len(tinySPMTokens), weightType: quant.Q8_0},
 	{arch: "gemma2", embd: 64, layers: 46, heads: 4, headsKV: 2, headDim: 32, ff: 128, ctx: 256,
 		slidingWindow: 5, tied: true, spmVocab: true, vocab: len(tinySPMTokens), weightType: quant.Q8_0},
@@ -129,6 +132,8 @@ func TestArchsMatchLlamaCpp(t *testing.T) {
 			switch {
 			case spec.tied && spec.arch != "gemma2":
 				name += "-tied"
+			case spec.ropeAttnFactor != 0:
+				name += "-rope-attn-factor"
 			case spec.origCtx != 0:
 				name += "-long-rope"
 			case spec.arch == "gemma2" && spec.layers == 46:

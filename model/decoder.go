@@ -96,9 +96,6 @@ func phi3HParams(f *gguf.File, m *llama) error {
 	if err := readOptionalUint(f, c.Arch+".rope.scaling.original_context_length", &m.origContext); err != nil {
 		return err
 	}
-	if err := checkNoRopeScaling(f, c.Arch); err != nil {
-		return err
-	}
 	m.queryScale = invSqrt(c.HeadDim)
 	return nil
 }
@@ -141,14 +138,31 @@ func gemma2HParams(f *gguf.File, m *llama) error {
 		return fmt.Errorf("gemma2 with %d layers: llama.cpp knows the query scale only for 26, 42 and 46 layers (2B, 9B, 27B)", c.Layers)
 	}
 	m.embedScale = float32(math.Sqrt(float64(float32(c.Embd)))) // sqrtf(n_embd)
-	return checkNoRopeScaling(f, c.Arch)
+	return nil
 }
 
-// checkNoRopeScaling refuses the rope scaling keys the graph does not
-// implement (linear or YaRN scaling, an attention factor), rather than
-// silently computing something else.
+// ropeAttnFactor reads rope.scaling.attn_factor (default 1), which
+// llama.cpp multiplies into the cosines and sines of every rotation
+// (cparams.yarn_attn_factor *= hparams.rope_attn_factor; Phi-3.5's long
+// context files have 1.19), and refuses the rope scaling the graph does not
+// implement (linear or YaRN), rather than silently computing something else.
+func ropeAttnFactor(f *gguf.File, arch string) (float32, error) {
+	factor := float32(1)
+	if key := arch + ".rope.scaling.attn_factor"; f.Has(key) {
+		v, err := f.Float32(key)
+		if err != nil {
+			return 0, err
+		}
+		if !(v > 0) || math.IsInf(float64(v), 0) {
+			return 0, fmt.Errorf("key %q: %g is not a positive number", key, v)
+		}
+		factor = v
+	}
+	return factor, checkNoRopeScaling(f, arch)
+}
+
 func checkNoRopeScaling(f *gguf.File, arch string) error {
-	for _, k := range []string{"rope.scaling.factor", "rope.scale_linear", "rope.scaling.attn_factor"} {
+	for _, k := range []string{"rope.scaling.factor", "rope.scale_linear"} {
 		key := arch + "." + k
 		if !f.Has(key) {
 			continue
@@ -166,7 +180,7 @@ func checkNoRopeScaling(f *gguf.File, arch string) error {
 		if err != nil {
 			return err
 		}
-		if t != "none" {
+		if t != "none" && t != "linear" { // linear by a factor of 1 is no scaling
 			return fmt.Errorf("key %q: rope scaling %q is not supported", key, t)
 		}
 	}

@@ -31,6 +31,8 @@ type llama struct {
 	// origContext is phi3's rope.scaling.original_context_length: a State
 	// longer than that rotates with rope_factors_long, else _short.
 	origContext int
+	// ropeAttnFactor multiplies the rotations' cosines and sines (1: none).
+	ropeAttnFactor float32
 
 	tokEmbd   ops.Matrix // [vocab][embd], rows looked up
 	ropeFreqs []float32  // Llama 3 frequency factors; nil: none
@@ -84,6 +86,9 @@ func loadLlama(f *gguf.File, cfg Config, pool *ops.Pool, a *decoderArch) (LM, er
 	}
 	cfg.VocabSize = vocab
 	m := &llama{arch: a}
+	if m.ropeAttnFactor, err = ropeAttnFactor(f, cfg.Arch); err != nil {
+		return nil, err
+	}
 	m.cfg = cfg // the hook reads and completes it; init sets it again
 	if a.hparams != nil {
 		if err := a.hparams(f, m); err != nil {
@@ -239,6 +244,9 @@ func (m *llama) forward(s *State, tokens []int32, pos, outRows int, out []float3
 		}
 		for i := range n {
 			ops.RoPECache(rope, pos+i, c.RopeDims, c.RopeBase, ropeFactors)
+			if m.ropeAttnFactor != 1 {
+				ops.Scale(rope, m.ropeAttnFactor) // ggml's rope_yarn: cosf(θ)·mscale, sinf(θ)·mscale
+			}
 			ops.RoPEApply(q[i*qDim:(i+1)*qDim], c.Heads, c.HeadDim, c.RopeDims, rope, a.neox)
 			ops.RoPEApply(k[i*kvDim:(i+1)*kvDim], c.HeadsKV, c.HeadDim, c.RopeDims, rope, a.neox)
 		}

@@ -29,6 +29,7 @@ type tinySpec struct {
 	slidingWindow                           int        // attention.sliding_window; 0: not written
 	ropeFactors                             bool       // phi3: write rope_factors_long/short.weight
 	origCtx                                 int        // phi3: rope.scaling.original_context_length; 0: ctx
+	ropeAttnFactor                          float32    // rope.scaling.attn_factor; 0: not written
 	spmVocab                                bool       // write tinySPMTokens as a SentencePiece vocabulary (vocab must match)
 
 	// shapes overrides the dims of a tensor (and the amount of data written);
@@ -167,6 +168,9 @@ func (s tinySpec) write(tb testing.TB, dir string) string {
 			orig = s.ctx
 		}
 		kv(arch+".rope.scaling.original_context_length", uint32(orig))
+	}
+	if s.ropeAttnFactor != 0 {
+		kv(arch+".rope.scaling.attn_factor", s.ropeAttnFactor)
 	}
 	if s.spmVocab {
 		writeTinySPM(w)
