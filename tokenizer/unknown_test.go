@@ -71,3 +71,15 @@ func TestUnencodableVectors(t *testing.T) {
 		}
 	}
 }
+
+// TestUnencodableCleanSpaces: GPT-2's vocabulary asks the detokenizer to
+// drop spaces before punctuation; those spaces were encoded all the same.
+func TestUnencodableCleanSpaces(t *testing.T) {
+	tok := loadTokenizer(t, testref.Path(t, "vocab", "ggml-vocab-gpt-2.gguf"))
+	for _, text := range []string{" ,", " ?", "a 's", " !"} {
+		ids := tok.Encode(text, false, false)
+		if got := tok.Unencodable(text, ids); len(got) > 0 {
+			t.Errorf("Unencodable(%q) = %q", text, got)
+		}
+	}
+}
