@@ -3,10 +3,12 @@ package convert
 // Hugging Face model directories (read by source.OpenHFDir): the
 // architecture comes from config.json's "architectures" (or "model_type"),
 // as convert_hf_to_gguf.py chooses it; the per-architecture mapping lives in
-// hf_llama.go and hf_gpt2.go, the vocabulary in the vocab package.
+// hf_llama.go, hf_gpt2.go, hf_qwen2.go, hf_phi3.go, hf_gemma2.go and
+// hf_starcoder2.go, the vocabulary in the vocab package.
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,10 +30,33 @@ var hfArchitectures = map[string]func(h hfDir, opts *LMOptions) (*LanguageModel,
 	"mistral":            hfLlama,
 	"GPT2LMHeadModel":    hfGPT2,
 	"gpt2":               hfGPT2,
+	// Qwen2.5-VL and the other wrappers that register as Qwen2 in
+	// llama.cpp hold vision tensors this mapping does not take.
+	"Qwen2ForCausalLM":      hfQwen2,
+	"qwen2":                 hfQwen2,
+	"Phi3ForCausalLM":       hfPhi3,
+	"phi3":                  hfPhi3,
+	"Gemma2ForCausalLM":     hfGemma2,
+	"gemma2":                hfGemma2,
+	"Starcoder2ForCausalLM": hfStarcoder2,
+	"starcoder2":            hfStarcoder2,
 }
 
-// ConvertHF converts the Hugging Face model in directory dir (a GPT-2 or a
-// Llama-family model: config.json, safetensors weights, tokenizer files) to
+// HFArchitectures lists the config.json architectures ConvertHF converts.
+func HFArchitectures() []string {
+	var out []string
+	for a := range hfArchitectures {
+		if strings.Contains(a, "For") || strings.HasSuffix(a, "Model") {
+			out = append(out, a)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ConvertHF converts the Hugging Face model in directory dir (GPT-2,
+// Llama-family, Qwen2, Phi-3, Gemma 2 or StarCoder2: config.json,
+// safetensors weights, tokenizer files; see HFArchitectures) to
 // a GGUF file at out, the way llama.cpp's convert_hf_to_gguf.py does.
 // Tensors are read through the files' mappings and written one at a time;
 // on any error no output file is left.
@@ -108,7 +133,7 @@ func (h hfDir) architecture() (string, func(hfDir, *LMOptions) (*LanguageModel, 
 	if what == "" {
 		what = "none given"
 	}
-	return "", nil, fmt.Errorf("%s: architecture %s is not supported (infer converts GPT2LMHeadModel and LlamaForCausalLM/MistralForCausalLM)", h.Dir, what)
+	return "", nil, fmt.Errorf("%s: architecture %s is not supported (infer converts %s)", h.Dir, what, strings.Join(HFArchitectures(), ", "))
 }
 
 // tensor converts the named safetensors tensor (PyTorch shape want,
@@ -199,4 +224,101 @@ func transformed(t Tensor, f func(src []byte) ([]byte, error)) Tensor {
 		return f(src)
 	}
 	return t
+}
+
+// hasFile reports whether the model directory holds the regular file name.
+func (h hfDir) hasFile(name string) bool {
+	st, err := os.Stat(filepath.Join(h.Dir, name))
+	return err == nil && st.Mode().IsRegular()
+}
+
+// ropeParameters is config.json's rope_scaling, or transformers 5's
+// rope_parameters; nil when neither is given.
+func ropeParameters(c source.HFConfig) (source.HFConfig, error) {
+	for _, key := range []string{"rope_scaling", "rope_parameters"} {
+		o, ok, err := c.Object(key)
+		if err != nil || ok {
+			return o, err
+		}
+	}
+	return nil, nil
+}
+
+// ropeHParam reads a rope setting from the top level of config.json, else
+// from rope_scaling / rope_parameters (where transformers 5 moved
+// rope_theta, partial_rotary_factor and original_max_position_embeddings).
+func ropeHParam(c source.HFConfig, key string) (float64, bool, error) {
+	v, ok, err := c.Float(key)
+	if ok || err != nil {
+		return v, ok, err
+	}
+	rope, err := ropeParameters(c)
+	if err != nil || rope == nil {
+		return 0, false, err
+	}
+	return rope.Float(key)
+}
+
+// textModelKV writes the keys of convert_hf_to_gguf.py's
+// TextModel.set_gguf_parameters, in its order, for the architectures that
+// use it as it is (qwen2, starcoder2): each only when config.json gives it,
+// except the norm epsilons and rope base, which fall back to defaultRMSEps,
+// defaultLayerEps and 10000 (transformers' config defaults; 0: none) so
+// that llama.cpp, which requires them, loads the file.
+func textModelKV(c source.HFConfig, hp llamaHParams, defaultRMSEps, defaultLayerEps float64, kv func(key string, v any)) error {
+	kv("block_count", uint32(hp.layers))
+	n, ok, err := c.Int("max_position_embeddings", "n_ctx", "n_positions", "max_length")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("config.json gives no context length (max_position_embeddings)")
+	}
+	kv("context_length", uint32(n))
+	kv("embedding_length", uint32(hp.embd))
+	kv("feed_forward_length", uint32(hp.ff))
+	kv("attention.head_count", uint32(hp.heads))
+	if c.Has("num_key_value_heads") || c.Has("n_kv_heads") {
+		kv("attention.head_count_kv", uint32(hp.headsKV))
+	}
+	theta, ok, err := ropeHParam(c, "rope_theta")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		theta = 10000
+	}
+	kv("rope.freq_base", float32(theta))
+	if eps, ok, err := c.Float("rms_norm_eps", "norm_eps"); err != nil {
+		return err
+	} else if ok || defaultRMSEps > 0 {
+		if !ok {
+			eps = defaultRMSEps
+		}
+		kv("attention.layer_norm_rms_epsilon", float32(eps))
+	}
+	if eps, ok, err := c.Float("layer_norm_eps", "layer_norm_epsilon", "norm_epsilon"); err != nil {
+		return err
+	} else if ok || defaultLayerEps > 0 {
+		if !ok {
+			eps = defaultLayerEps
+		}
+		kv("attention.layer_norm_epsilon", float32(eps))
+	}
+	if c.Has("head_dim") {
+		kv("attention.key_length", uint32(hp.headDim))
+		kv("attention.value_length", uint32(hp.headDim))
+	}
+	return nil
+}
+
+// outputTensor maps lm_head.weight: nothing when config.json says the
+// embeddings are tied (llama.cpp then uses token_embd) or when the
+// checkpoint has none, else output.weight.
+func (h hfDir) outputTensor(l *tensorList, hp llamaHParams) {
+	if tied, _ := h.Config.Bool("tie_word_embeddings"); tied {
+		h.Skip("lm_head.weight") // the same matrix as the embedding
+		return
+	}
+	l.addOptional(h.optionalTensor("lm_head.weight", "output.weight", hp.vocab, hp.embd))
 }

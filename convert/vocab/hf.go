@@ -148,6 +148,13 @@ type HFOptions struct {
 	// directory has a tokenizer.model or a SentencePiece-style
 	// tokenizer.json; otherwise the vocabulary is byte-level BPE ("gpt2").
 	SentencePiece bool
+	// Phi3AddedTokens lays the added tokens over a tokenizer.model the way
+	// convert_hf_to_gguf.py's Phi3MiniModel.set_vocab does, rather than
+	// _create_vocab_sentencepiece's way: added_tokens.json, then
+	// tokenizer_config.json's added_tokens_decoder, then tokenizer.json's
+	// added_tokens, each token user-defined (control if marked special)
+	// with score -1000, its text as it is.
+	Phi3AddedTokens bool
 	// Warn, if set, receives notes that do not stop the conversion.
 	Warn func(msg string)
 }
@@ -164,7 +171,7 @@ func FromHFDir(dir string, config source.HFConfig, opts HFOptions) ([]gguf.KV, e
 	var v *hfVocab
 	switch {
 	case opts.SentencePiece && files.exists("tokenizer.model"):
-		v, err = spmModelVocab(files, nVocab, warn)
+		v, err = spmModelVocab(files, nVocab, opts.Phi3AddedTokens, warn)
 	case opts.SentencePiece && files.json != nil && files.json.isSPMStyle():
 		v, err = spmJSONVocab(files, nVocab)
 	default:

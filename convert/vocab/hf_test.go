@@ -181,7 +181,7 @@ func TestSPMModelVocab(t *testing.T) {
 		t.Fatal(err)
 	}
 	var warnings []string
-	v, err := spmModelVocab(files, 10, warner(func(m string) { warnings = append(warnings, m) }))
+	v, err := spmModelVocab(files, 10, false, warner(func(m string) { warnings = append(warnings, m) }))
 	if err != nil {
 		t.Fatal(err)
 	}

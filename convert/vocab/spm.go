@@ -15,6 +15,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"unicode/utf8"
 )
 
@@ -246,8 +247,9 @@ func parseSentencePiece(b []byte) (SentencePiece, error) {
 // spmModelVocab is _create_vocab_sentencepiece: the pieces of
 // tokenizer.model, then added_tokens.json and tokenizer_config.json's
 // added_tokens_decoder over them, in nVocab slots ([PADn] where nothing
-// fills one).
-func spmModelVocab(f *hfTokenizerFiles, nVocab int, warn warner) (*hfVocab, error) {
+// fills one). With phi3 set the added tokens are laid over as
+// Phi3MiniModel.set_vocab does (see HFOptions.Phi3AddedTokens).
+func spmModelVocab(f *hfTokenizerFiles, nVocab int, phi3 bool, warn warner) (*hfVocab, error) {
 	path := filepath.Join(f.dir, "tokenizer.model")
 	st, err := os.Stat(path)
 	if err != nil {
@@ -305,6 +307,10 @@ func spmModelVocab(f *hfTokenizerFiles, nVocab int, warn warner) (*hfVocab, erro
 	if err != nil {
 		return nil, err
 	}
+	if phi3 {
+		phi3Added(v, dec, f, nVocab, warn)
+		dec = nil
+	}
 	for id, t := range dec {
 		if id >= nVocab {
 			warn.warnf("tokenizer_config.json: ignoring added token %q: id %d is outside the %d tokens", t.Content, id, nVocab)
@@ -335,4 +341,34 @@ func replaceMetaspace(s string) string {
 		out = append(out, r)
 	}
 	return string(out)
+}
+
+// phi3Added lays tokenizer_config.json's added_tokens_decoder (dec), then
+// tokenizer.json's added_tokens, over v as Phi3MiniModel.set_vocab does:
+// text as it is, score -1000, user-defined unless marked special.
+func phi3Added(v *hfVocab, dec map[int]hfAddedToken, f *hfTokenizerFiles, nVocab int, warn warner) {
+	set := func(where string, t hfAddedToken) {
+		if t.ID < 0 || t.ID >= nVocab {
+			warn.warnf("%s: ignoring added token %q: id %d is outside the %d tokens", where, t.Content, t.ID, nVocab)
+			return
+		}
+		typ := TokenUserDefined
+		if t.Special {
+			typ = TokenControl
+		}
+		v.tokens[t.ID], v.scores[t.ID], v.types[t.ID] = t.Content, -1000, typ
+	}
+	ids := make([]int, 0, len(dec))
+	for id := range dec {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		set("tokenizer_config.json", dec[id])
+	}
+	if f.json != nil {
+		for _, t := range f.json.AddedTokens {
+			set("tokenizer.json", t)
+		}
+	}
 }
