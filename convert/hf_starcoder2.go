@@ -28,7 +28,9 @@ func hfStarcoder2(h hfDir, opts *LMOptions) (*LanguageModel, error) {
 		opts.warnf("hidden_act %q: llama.cpp's starcoder2 computes the tanh-approximated GELU", act)
 	}
 	m := &LanguageModel{Arch: "starcoder2"}
-	kv := func(key string, v any) { m.KV = append(m.KV, gguf.KV{Key: "starcoder2." + key, Value: gguf.ValueOf(v)}) }
+	kv := func(key string, v any) {
+		m.KV = append(m.KV, gguf.KV{Key: "starcoder2." + key, Value: gguf.ValueOf(v)})
+	}
 	if err := textModelKV(c, hp, 0, 1e-5, kv); err != nil {
 		return nil, err
 	}
