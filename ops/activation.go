@@ -89,7 +89,9 @@ func geluTanh(x float32) float32 {
 		coefA       = float32(0.044715)
 		sqrt2OverPi = float32(0.79788456080286535587989211986876)
 	)
-	inner := float32(sqrt2OverPi*x) * float32(1+float32(float32(coefA*x)*x))
+	// ggml builds its table with FMA contraction: 1 + (a·x)·x is one fused
+	// multiply-add (it changes one f16 entry, at x = -1.9990234).
+	inner := float32(sqrt2OverPi*x) * fma32(float32(coefA*x), x, 1)
 	return 0.5 * x * float32(1+tanhf(inner))
 }
 
