@@ -14,6 +14,7 @@ import (
 	"github.com/chzyer/readline"
 
 	"github.com/infer-go/infer/chat"
+	"github.com/infer-go/infer/gguf"
 	"github.com/infer-go/infer/sampler"
 )
 
@@ -294,28 +295,15 @@ func (r *chatREPL) cmdSave(arg string) (bool, error) {
 // writeFileAtomic writes data to a temporary file beside path and renames
 // it into place, so that path never holds a partial file.
 func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	f, err := gguf.CreateAtomic(path)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return err
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return f.Commit()
 }
 
 // parseSavedChat decodes a /save file.

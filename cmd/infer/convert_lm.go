@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 
 	"github.com/infer-go/infer/convert"
 	"github.com/infer-go/infer/convert/source"
@@ -47,34 +45,35 @@ func convertLM(kind source.Kind, src, out, typeName, name string, f *lmFlags, st
 	if kind == source.KindHF && f.tokenizer != "" {
 		return usagef("--tokenizer is for llama2.c checkpoints; a Hugging Face directory brings its own tokenizer files")
 	}
-	// Ctrl-C stops between batches of rows; the writer then leaves no output.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	bar := newQuantizeProgress(stderr)
-	opts := convert.LMOptions{
-		Type: ft, Name: name,
-		Warn:    func(msg string) { fmt.Fprintf(stderr, "warning: %s\n", msg) },
-		Options: quantize.Options{Pure: f.pure, Context: ctx, Progress: bar.update},
-	}
-	var res *quantize.Result
-	var err error
-	if kind == source.KindHF {
-		res, err = convert.ConvertHF(src, out, opts)
-	} else {
-		res, err = convert.ConvertLlama2C(src, f.tokenizer, out, opts)
-	}
-	bar.finish()
-	if err != nil {
-		return err
-	}
-	printFallbacks(stderr, res)
-	typeLabel := typeName
-	if typeLabel == "" {
-		typeLabel = "source precision"
-	}
-	fmt.Fprintf(stdout, "%s (%v) -> %s (%s)\n", src, kind, out, typeLabel)
-	printQuantizeSummary(stdout, res, fileTypeOf(res, ft), out)
-	return nil
+	// SIGINT, SIGTERM and SIGHUP stop the writer between batches of rows;
+	// it then leaves no output, and the exit status says which signal.
+	return withSignals(func(ctx context.Context) error {
+		bar := newQuantizeProgress(stderr)
+		opts := convert.LMOptions{
+			Type: ft, Name: name,
+			Warn:    func(msg string) { fmt.Fprintf(stderr, "warning: %s\n", msg) },
+			Options: quantize.Options{Pure: f.pure, Context: ctx, Progress: bar.update},
+		}
+		var res *quantize.Result
+		var err error
+		if kind == source.KindHF {
+			res, err = convert.ConvertHF(src, out, opts)
+		} else {
+			res, err = convert.ConvertLlama2C(src, f.tokenizer, out, opts)
+		}
+		bar.finish()
+		if err != nil {
+			return err
+		}
+		printFallbacks(stderr, res)
+		typeLabel := typeName
+		if typeLabel == "" {
+			typeLabel = "source precision"
+		}
+		fmt.Fprintf(stdout, "%s (%v) -> %s (%s)\n", src, kind, out, typeLabel)
+		printQuantizeSummary(stdout, res, fileTypeOf(res, ft), out)
+		return nil
+	})
 }
 
 // fileTypeOf names the scheme a conversion used, for the summary.

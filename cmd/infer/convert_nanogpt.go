@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 
 	"github.com/infer-go/infer/convert"
 	"github.com/infer-go/infer/quantize"
@@ -39,23 +37,24 @@ func convertNanoGPT(src, out, typeName, name string, f *nanoGPTFlags, stdout, st
 			return usagef("--%s %d: want a positive number", flagName, v)
 		}
 	}
-	// Ctrl-C stops between tensors; the writer then leaves no output.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	bar := newQuantizeProgress(stderr)
-	res, err := convert.ConvertNanoGPT(src, out, ft, convert.NanoGPTOptions{
-		NHead: f.nHead, NLayer: f.nLayer, NEmbd: f.nEmbd, BlockSize: f.blockLen,
-		Vocab: f.vocab, Name: name, Context: ctx, Progress: bar.update,
+	// SIGINT, SIGTERM and SIGHUP stop the writer between batches of rows;
+	// it then leaves no output, and the exit status says which signal.
+	return withSignals(func(ctx context.Context) error {
+		bar := newQuantizeProgress(stderr)
+		res, err := convert.ConvertNanoGPT(src, out, ft, convert.NanoGPTOptions{
+			NHead: f.nHead, NLayer: f.nLayer, NEmbd: f.nEmbd, BlockSize: f.blockLen,
+			Vocab: f.vocab, Name: name, Context: ctx, Progress: bar.update,
+		})
+		bar.finish()
+		if err != nil {
+			return err
+		}
+		printFallbacks(stderr, res.Written)
+		a := res.Args
+		fmt.Fprintf(stdout, "%s -> %s: gpt2 (nanoGPT), %d layers, %d heads, n_embd %d, context %d, vocabulary %s\n",
+			src, out, a.NLayer, a.NHead, a.NEmbd, a.BlockSize, res.Vocab)
+		fmt.Fprintf(stdout, "wrote %s: %s, %d tensors, %d parameters, %d bytes (%.2f MiB) in %.2fs\n",
+			out, ft.Name, res.Tensors, res.Params, res.Bytes, float64(res.Bytes)/(1<<20), res.Elapsed.Seconds())
+		return nil
 	})
-	bar.finish()
-	if err != nil {
-		return err
-	}
-	printFallbacks(stderr, res.Written)
-	a := res.Args
-	fmt.Fprintf(stdout, "%s -> %s: gpt2 (nanoGPT), %d layers, %d heads, n_embd %d, context %d, vocabulary %s\n",
-		src, out, a.NLayer, a.NHead, a.NEmbd, a.BlockSize, res.Vocab)
-	fmt.Fprintf(stdout, "wrote %s: %s, %d tensors, %d parameters, %d bytes (%.2f MiB) in %.2fs\n",
-		out, ft.Name, res.Tensors, res.Params, res.Bytes, float64(res.Bytes)/(1<<20), res.Elapsed.Seconds())
-	return nil
 }

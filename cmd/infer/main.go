@@ -50,6 +50,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if name == defaultCommand && len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
 		name, args = "version", nil
 	}
+	if name == defaultCommand {
+		name, args = conversationMode(args)
+	}
 	if name == "help" || (name == defaultCommand && len(args) == 0) {
 		usage(stdout)
 		return 0
@@ -66,7 +69,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	fmt.Fprintf(stderr, "infer %s: %s\n", name, errorText(name, err))
+	if be, ok := errors.AsType[bareError](err); ok {
+		fmt.Fprintln(stderr, be.Error())
+	} else {
+		fmt.Fprintf(stderr, "infer %s: %s\n", name, errorText(name, err))
+	}
 	if se, ok := errors.AsType[*signalError](err); ok {
 		return se.exitCode()
 	}
@@ -92,6 +99,43 @@ func errorText(cmd string, err error) string {
 		msg = trimmed
 	}
 }
+
+// conversationMode turns llama-cli's `-cnv` / `--conversation` and `-i` /
+// `--interactive` on the default command into the chat command, dropping
+// that flag; as in llama-cli, -p then gives the system prompt.
+func conversationMode(args []string) (string, []string) {
+	chat := false
+	for _, a := range args {
+		switch a {
+		case "-cnv", "--cnv", "-conversation", "--conversation", "-i", "-interactive", "--interactive":
+			chat = true
+		}
+	}
+	if !chat {
+		return defaultCommand, args
+	}
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; a {
+		case "-cnv", "--cnv", "-conversation", "--conversation", "-i", "-interactive", "--interactive":
+		case "-p", "--prompt", "-prompt":
+			out = append(out, "--system")
+			if i+1 < len(args) {
+				i++
+				out = append(out, args[i])
+			}
+		case "--":
+			return "chat", append(out, args[i:]...)
+		default:
+			out = append(out, a)
+		}
+	}
+	return "chat", out
+}
+
+// bareError is an error whose message is printed as it is, without the
+// "infer CMD: " prefix (infer template's "template error: ...").
+type bareError struct{ error }
 
 // usageError marks a wrong flag or argument (exit status 2, like flag's).
 type usageError struct{ error }

@@ -121,7 +121,7 @@ func runMNISTTrain(args []string, stdout, stderr io.Writer) error {
 
 	var bar *progressbar.ProgressBar
 	cfg := mnist.TrainConfig{Epochs: *epochs, BatchSize: *batch, Eta: *eta}
-	if !*noProgress {
+	if !*noProgress && writerIsTerminal(stderr) { // a bar of \r lines would litter a log
 		cfg.OnBatch = func(epoch, done int) {
 			if bar == nil {
 				bar = progressbar.NewOptions(train.N,

@@ -107,11 +107,11 @@ func runTemplate(args []string, stdout, stderr io.Writer) error {
 
 	tpl, err := chat.Parse(source)
 	if err != nil {
-		return fmt.Errorf("template error: %w", err)
+		return bareError{fmt.Errorf("template error: %w", err)}
 	}
 	out, err := tpl.Render(chat.Inputs{Messages: msgs, Tools: tools, AddGenerationPrompt: *addGen, BOSToken: bosText, EOSToken: eosText, Now: now})
 	if err != nil {
-		return fmt.Errorf("template error: %w", err)
+		return bareError{fmt.Errorf("template error: %w", err)}
 	}
 	_, err = io.WriteString(stdout, out)
 	return err
