@@ -45,3 +45,36 @@ func benchMatrix(b *testing.B, typ quant.Type, rows, cols int) Matrix {
 	}
 	return Matrix{Type: typ, Rows: rows, Cols: cols, Data: data}
 }
+
+// BenchmarkMatVecDRAM multiplies one activation row by 2048 x 2048 matrices
+// (TinyLlama's attention shape) taken in turn from 256 MiB of them, so the
+// weights come from memory rather than the caches, as in token generation:
+// MB/s is then the weight bandwidth the kernel reaches from DRAM, to be
+// compared with the machine's read bandwidth.
+func BenchmarkMatVecDRAM(b *testing.B) {
+	const rows, cols, total = 2048, 2048, 256 << 20
+	for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K} {
+		w := benchMatrix(b, typ, rows, cols)
+		copies := total / len(w.Data)
+		all := make([]byte, copies*len(w.Data))
+		for c := range copies {
+			copy(all[c*len(w.Data):], w.Data)
+		}
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/t=%d", typ, threads), func(b *testing.B) {
+				p := NewPool(threads)
+				defer p.Close()
+				x := testData(rand.New(rand.NewPCG(2, 2)), cols)
+				dst := make([]float32, rows)
+				b.SetBytes(int64(len(w.Data)))
+				c := 0
+				for b.Loop() {
+					m := w
+					m.Data = all[c*len(w.Data) : (c+1)*len(w.Data)]
+					MatMul(p, dst, m, x, 1)
+					c = (c + 1) % copies
+				}
+			})
+		}
+	}
+}

@@ -97,8 +97,9 @@ func mulQ4KAVX512(m *tileArgs) {
 	_ = m.w[m.rows*m.rowSize-1]
 	_ = m.act[(m.acts-1)*m.actStride+m.actSize-1]
 	_ = m.dst[(m.acts-1)*m.dstStride+m.rows-1]
-	for r0 := 0; r0 < m.acts; r0 += 8 {
-		for i := 0; i < m.rows; i++ {
+	// Each row stays in L1 while it meets every activation row.
+	for i := 0; i < m.rows; i++ {
+		for r0 := 0; r0 < m.acts; r0 += 8 {
 			q4KTileAVX512(&m.w[i*m.rowSize], &m.act[r0*m.actStride], m.actStride, min(8, m.acts-r0), nb,
 				&m.dst[r0*m.dstStride+i], m.dstStride)
 		}
@@ -120,8 +121,9 @@ func mulQ6KAVX512(m *tileArgs) {
 	_ = m.w[m.rows*m.rowSize-1]
 	_ = m.act[(m.acts-1)*m.actStride+m.actSize-1]
 	_ = m.dst[(m.acts-1)*m.dstStride+m.rows-1]
-	for r0 := 0; r0 < m.acts; r0 += 8 {
-		for i := 0; i < m.rows; i++ {
+	// Each row stays in L1 while it meets every activation row.
+	for i := 0; i < m.rows; i++ {
+		for r0 := 0; r0 < m.acts; r0 += 8 {
 			q6KTileAVX512(&m.w[i*m.rowSize], &m.act[r0*m.actStride], m.actStride, min(8, m.acts-r0), nb,
 				&m.dst[r0*m.dstStride+i], m.dstStride)
 		}

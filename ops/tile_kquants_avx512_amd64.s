@@ -221,6 +221,12 @@ q4kloop:
 	Q4KACT((DI)(R14*1), Z7)
 
 q4knext:
+	// Rows are read one after another: fetch ahead of the hardware
+	// prefetchers, which do not run far enough ahead to cover the latency
+	// of memory on their own.
+	PREFETCHT0 4096(SI)
+	PREFETCHT0 4160(SI)
+	PREFETCHT0 4224(SI)
 	ADDQ $144, SI
 	ADDQ $292, DI
 	DECQ CX
@@ -432,6 +438,10 @@ q6kloop:
 	Q6KACT((DI)(R14*1), Y7)
 
 q6knext:
+	PREFETCHT0 4096(SI) // as in q4KTileAVX512
+	PREFETCHT0 4160(SI)
+	PREFETCHT0 4224(SI)
+	PREFETCHT0 4288(SI)
 	ADDQ $210, SI
 	ADDQ $292, DI
 	DECQ CX
