@@ -75,7 +75,7 @@ func hfPhi3(h hfDir, opts *LMOptions) (*LanguageModel, error) {
 	kv := func(key string, v any) { m.KV = append(m.KV, gguf.KV{Key: "phi3." + key, Value: gguf.ValueOf(v)}) }
 	// generate_extra_tensors runs before set_gguf_parameters, so the
 	// attention factor is the converter's first key.
-	factors, err := phi3RopeFactors(c, ctx, origCtx, ropeDims, kv)
+	factors, err := phi3RopeFactors(c, ctx, origCtx, ropeDims, hp.headDim, kv)
 	if err != nil {
 		return nil, err
 	}
@@ -129,9 +129,10 @@ func hfPhi3(h hfDir, opts *LMOptions) (*LanguageModel, error) {
 
 // phi3RopeFactors is Phi3MiniModel.generate_extra_tensors: for a
 // long-context checkpoint, rope.scaling.attn_factor (written through kv)
-// and the rope_factors_long/short tensors (ropeDims/2 F32 values each);
-// nothing when rope_scaling has no long_factor.
-func phi3RopeFactors(c source.HFConfig, ctx, origCtx, ropeDims int, kv func(string, any)) ([]Tensor, error) {
+// and the rope_factors_long/short tensors (F32, headDim/2 values each, of
+// which the first ropeDims/2 are config.json's); nothing when rope_scaling
+// has no long_factor.
+func phi3RopeFactors(c source.HFConfig, ctx, origCtx, ropeDims, headDim int, kv func(string, any)) ([]Tensor, error) {
 	rope, err := ropeParameters(c)
 	if err != nil || rope == nil || !rope.Has("long_factor") {
 		return nil, err
@@ -169,7 +170,14 @@ func phi3RopeFactors(c source.HFConfig, ctx, origCtx, ropeDims int, kv func(stri
 		if 2*len(v) != ropeDims {
 			return nil, fmt.Errorf("rope_scaling %s: %d values, want %d (half the %d rotary dimensions)", f.key, len(v), ropeDims/2, ropeDims)
 		}
-		x := make([]float32, len(v))
+		// llama.cpp c392e509 binds the factors as [head size / 2] and
+		// reads the first ropeDims/2; convert_hf_to_gguf.py writes
+		// ropeDims/2, which that llama.cpp refuses for partial rotary
+		// embeddings (Phi-4-mini), so the rest are padded with 1 (unused).
+		x := make([]float32, headDim/2)
+		for i := range x {
+			x[i] = 1
+		}
 		for i := range v {
 			x[i] = float32(v[i])
 		}
