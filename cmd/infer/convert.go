@@ -13,12 +13,13 @@ import (
 )
 
 func init() {
-	register(command{name: "convert", summary: "convert a model to GGUF (MLPs from numpy .npz or PyTorch state_dicts, nanoGPT checkpoints)", run: runConvert})
+	register(command{name: "convert", summary: "convert a model to GGUF (Hugging Face Llama, Mistral, Qwen2, Phi-3, Gemma 2, StarCoder2 and GPT-2 directories; llama2.c and nanoGPT checkpoints; MLPs from numpy .npz or PyTorch state_dicts)", run: runConvert})
 }
 
 const convertUsage = `usage: infer convert SRC -o out.gguf [--type f32|f16|q8_0|q4_0|...] [--activation sigmoid|relu[,...]] [--softmax]
 
-SRC is detected from its contents. Supported for now: multi-layer perceptrons,
+SRC is detected from its contents: language models from Hugging Face, llama2.c
+and nanoGPT (below), and multi-layer perceptrons,
   numpy .npz   arrays w0, b0, w1, b1, ... (Nielsen's layout: weights (out, in),
                biases (out, 1)); hidden and output layers sigmoid by default
   PyTorch .pt  a state_dict of Linear layers (fc1, fc2, ... X.weight + X.bias,
@@ -33,8 +34,15 @@ and nanoGPT models (written as llama.cpp's gpt2 architecture):
 and language models, as llama.cpp's converters write them:
   DIR          a Hugging Face model directory: config.json, model.safetensors
                (or shards with model.safetensors.index.json), tokenizer.model
-               or tokenizer.json, tokenizer_config.json; GPT2LMHeadModel and
-               LlamaForCausalLM/MistralForCausalLM
+               or tokenizer.json, tokenizer_config.json (its chat template
+               becomes tokenizer.chat_template). Architectures (config.json):
+                 LlamaForCausalLM, MistralForCausalLM  Llama 1-3.x, Mistral
+                 Qwen2ForCausalLM                      Qwen2, Qwen2.5
+                 Phi3ForCausalLM                       Phi-3, Phi-3.5 (longrope)
+                 Gemma2ForCausalLM                     Gemma 2 (llama.cpp runs
+                                                       the 26/42/46-layer ones)
+                 Starcoder2ForCausalLM                 StarCoder2
+                 GPT2LMHeadModel                       GPT-2
   model.bin    a llama2.c checkpoint (legacy, or export.py version 1 or 2)
                with its tokenizer.bin beside it (or --tokenizer)
   --type: f32, f16, bf16, q8_0 as convert_hf_to_gguf.py writes them, or any
@@ -107,7 +115,7 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	}
 
 	var m *convert.MLP
-	const supportedSources = "infer converts nanoGPT ckpt.pt or model.safetensors, Hugging Face GPT-2 and Llama directories, llama2.c .bin checkpoints, and MLPs from numpy .npz or PyTorch state_dicts"
+	const supportedSources = "infer converts nanoGPT ckpt.pt or model.safetensors, Hugging Face directories (Llama, Mistral, Qwen2, Phi-3, Gemma 2, StarCoder2, GPT-2), llama2.c .bin checkpoints, and MLPs from numpy .npz or PyTorch state_dicts"
 	switch kind {
 	case source.KindNPZ:
 		m, err = convert.MLPFromNPZ(src, opts)
