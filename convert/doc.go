@@ -3,7 +3,8 @@
 // llama.cpp reads, and writes every language model through one streaming
 // writer (LanguageModel.Write).
 //
-//   - Hugging Face GPT-2 and Llama directories (ConvertHF), llama2.c
+//   - Hugging Face directories (ConvertHF: Llama, Mistral, Qwen2, Phi-3,
+//     Gemma 2, StarCoder2 and GPT-2; HFArchitectures), llama2.c
 //     checkpoints (ConvertLlama2C) and nanoGPT checkpoints (ConvertNanoGPT),
 //     as llama.cpp's converters write them;
 //   - multi-layer perceptrons from numpy .npz archives and PyTorch
