@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -34,11 +35,14 @@ type synthArch struct {
 	embd, layers, heads, kv, headDim, ff int
 	vocab, ctx                           int // vocab: config.json's vocab_size (padded past the tokenizer's)
 	tied                                 bool
-	window                               int     // sliding_window (phi3, gemma2); 0: none
-	ropeDims                             int     // phi3's rotary dimensions (partial_rotary_factor); 0: the head
-	longRope                             bool    // phi3: rope_scaling longrope with long/short factors
-	theta, eps                           float64 // 0: the architecture's default in the test
-	f16                                  bool    // weights stored as F16 (else F32)
+	window                               int            // sliding_window (phi3, gemma2); 0: none
+	ropeDims                             int            // phi3's rotary dimensions (partial_rotary_factor); 0: the head
+	longRope                             bool           // phi3: rope_scaling longrope with long/short factors
+	origCtx                              int            // phi3: original_max_position_embeddings; 0: ctx
+	config                               map[string]any // set over config.json's members
+	drop                                 []string       // tensors left out of the checkpoint
+	theta, eps                           float64        // 0: the architecture's default in the test
+	f16                                  bool           // weights stored as F16 (else F32)
 	name                                 string
 }
 
@@ -110,6 +114,9 @@ func (s synthArch) write(t *testing.T, seed uint64) (string, *archRef) {
 			tensors = append(tensors, testsrc.Tensor{Name: name, DType: "F32", Shape: shape, Data: encodeF32s(v)})
 		}
 		ref.w[name] = v
+		if slices.Contains(s.drop, name) {
+			tensors = tensors[:len(tensors)-1]
+		}
 	}
 	e, ff, q, kvd := s.embd, s.ff, s.heads*hd, s.kv*hd
 	in := func(n int) float64 { return 1.5 / math.Sqrt(float64(n)) }
@@ -206,7 +213,7 @@ func (s synthArch) write(t *testing.T, seed uint64) (string, *archRef) {
 		cfg["attn_logit_softcapping"], cfg["final_logit_softcapping"], cfg["query_pre_attn_scalar"] = 50.0, 30.0, hd
 		cfg["hidden_activation"], cfg["hidden_act"] = "gelu_pytorch_tanh", "gelu_pytorch_tanh"
 	case "phi3":
-		cfg["rms_norm_eps"], cfg["original_max_position_embeddings"] = eps, s.ctx
+		cfg["rms_norm_eps"], cfg["original_max_position_embeddings"] = eps, cmp.Or(s.origCtx, s.ctx)
 		if s.window != 0 {
 			cfg["sliding_window"] = s.window
 		} else {
@@ -219,13 +226,14 @@ func (s synthArch) write(t *testing.T, seed uint64) (string, *archRef) {
 			long, short := make([]float64, rd/2), make([]float64, rd/2)
 			for i := range long {
 				long[i], short[i] = 1+float64(i)*0.5, 1+float64(i)*0.125
-				// The context is the original one: llama.cpp and
-				// transformers use the short factors.
+				// With the original context llama.cpp and transformers
+				// use the short factors (the reference holds only those).
 				ref.invFreq[i] /= short[i]
 			}
 			cfg["rope_scaling"] = map[string]any{"type": "longrope", "long_factor": long, "short_factor": short}
 		}
 	}
+	maps.Copy(cfg, s.config)
 	testsrc.WriteJSON(t, filepath.Join(dir, "config.json"), cfg)
 
 	switch s.arch {
@@ -762,7 +770,11 @@ func TestHFArchsMatchRealFiles(t *testing.T) {
 // measured bit for bit on all four architectures.
 func TestHFArchsMatchLlamaCpp(t *testing.T) {
 	testref.Dir(t)
-	for i, s := range tinyArchs {
+	// Phi-3 past its original context: llama.cpp rotates with
+	// rope_factors_long and multiplies by rope.scaling.attn_factor.
+	long := tinyArchs[2]
+	long.origCtx, long.name = 128, "phi3-long-context"
+	for i, s := range append(slices.Clone(tinyArchs), long) {
 		for _, typ := range []string{"", "q8_0"} {
 			t.Run(s.name+"-"+map[string]string{"": "f32", "q8_0": "q8_0"}[typ], func(t *testing.T) {
 				dir, _ := s.write(t, uint64(200+i))
@@ -865,5 +877,140 @@ func compareWithLlamaCpp(t *testing.T, path, arch string, exact bool) {
 	}
 	if exact && maxAbs != 0 {
 		t.Errorf("logits differ from llama.cpp's bits (max|diff| %.3g)", maxAbs)
+	}
+}
+
+// TestHFArchsRopeScaling checks the rope scaling keys and tensors: Phi-3's
+// longrope factors (padded to the head size) and attention factor, and
+// Qwen2.5's YaRN keys.
+func TestHFArchsRopeScaling(t *testing.T) {
+	phi := tinyArchs[2] // head 32, 16 rotary dimensions, longrope
+	phi.ctx, phi.origCtx = 131072, 4096
+	dir, _ := phi.write(t, 1)
+	out, _ := convertHFTo(t, dir, LMOptions{})
+	f := openGGUF(t, out)
+	if v, err := f.Float32("phi3.rope.scaling.attn_factor"); err != nil || v != float32(math.Sqrt(1+math.Log(32)/math.Log(4096))) {
+		t.Errorf("attn_factor %v, %v; want sqrt(1 + ln 32 / ln 4096)", v, err)
+	}
+	if v, err := f.Uint32("phi3.rope.scaling.original_context_length"); err != nil || v != 4096 {
+		t.Errorf("original_context_length %d, %v", v, err)
+	}
+	for name, step := range map[string]float32{"rope_factors_long.weight": 0.5, "rope_factors_short.weight": 0.125} {
+		ti, ok := f.Tensor(name)
+		if !ok {
+			t.Fatalf("no %s", name)
+		}
+		got := decode(t, ti)
+		if len(got) != 16 {
+			t.Fatalf("%s: %d values, want 16 (head size / 2)", name, len(got))
+		}
+		for i, v := range got {
+			want := float32(1)
+			if i < 8 {
+				want = 1 + float32(i)*step
+			}
+			if v != want {
+				t.Errorf("%s[%d] = %v, want %v", name, i, v, want)
+			}
+		}
+	}
+
+	qwen := tinyArchs[0]
+	qwen.config = map[string]any{"rope_scaling": map[string]any{"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}}
+	dir, _ = qwen.write(t, 2)
+	out, _ = convertHFTo(t, dir, LMOptions{})
+	f = openGGUF(t, out)
+	if typ, _ := f.String("qwen2.rope.scaling.type"); typ != "yarn" {
+		t.Errorf("rope.scaling.type %q", typ)
+	}
+	if v, _ := f.Float32("qwen2.rope.scaling.factor"); v != 4 {
+		t.Errorf("rope.scaling.factor %v", v)
+	}
+	if v, _ := f.Uint32("qwen2.rope.scaling.original_context_length"); v != 32768 {
+		t.Errorf("rope.scaling.original_context_length %v", v)
+	}
+}
+
+// TestPlusOneKeepsConvertersPrecision checks Gemma's norm + 1 in each
+// source precision as convert_hf_to_gguf.py computes it: F32 in F32, F16
+// as torch adds halves (rounded to F16), BF16 widened to F32 first.
+func TestPlusOneKeepsConvertersPrecision(t *testing.T) {
+	xs := []float32{0, -1, 0.1, 3.14159, -0.0009765625, 1e-4, 65000}
+	for _, tc := range []struct {
+		typ  quant.Type
+		enc  func(float32) []byte
+		want func(float32) float32
+	}{
+		{quant.F32, func(x float32) []byte { return encodeF32s([]float32{x}) }, func(x float32) float32 { return x + 1 }},
+		{quant.F16, func(x float32) []byte { h := quant.F32ToF16(x); return []byte{byte(h), byte(h >> 8)} },
+			func(x float32) float32 { return quant.F16ToF32(quant.F32ToF16(quant.F16ToF32(quant.F32ToF16(x)) + 1)) }},
+		{quant.BF16, func(x float32) []byte { h := quant.F32ToBF16(x); return []byte{byte(h), byte(h >> 8)} },
+			func(x float32) float32 { return quant.BF16ToF32(quant.F32ToBF16(x)) + 1 }},
+	} {
+		var src []byte
+		for _, x := range xs {
+			src = append(src, tc.enc(x)...)
+		}
+		in := viewTensor("blk.0.attn_norm.weight", []uint64{uint64(len(xs))}, tc.typ, src)
+		out, err := plusOne(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := out.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, len(xs))
+		if err := quant.Dequantize(out.Type, got, data); err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range xs {
+			if want := tc.want(x); got[i] != want {
+				t.Errorf("%v: %v + 1 = %v, want %v", tc.typ, x, got[i], want)
+			}
+		}
+	}
+	if _, err := plusOne(Tensor{Name: "x", Type: quant.Q8_0}); err == nil {
+		t.Error("Q8_0: no error")
+	}
+}
+
+// TestHFArchsErrors breaks the new architectures' checkpoints in the ways
+// that matter to them and requires a clear error and no output file.
+func TestHFArchsErrors(t *testing.T) {
+	drop := func(s synthArch, name string) synthArch { s.drop = []string{name}; return s }
+	qwen, phi, gemma := tinyArchs[0], tinyArchs[2], tinyArchs[3]
+	badFactors := phi
+	badFactors.config = map[string]any{"rope_scaling": map[string]any{"type": "longrope", "long_factor": []float64{1, 2}, "short_factor": []float64{1, 2}}}
+	nullCap := gemma
+	nullCap.config = map[string]any{"attn_logit_softcapping": nil}
+	oddRope := phi
+	oddRope.config = map[string]any{"partial_rotary_factor": 0.01}
+	for _, tc := range []struct {
+		name  string
+		model synthArch
+		after func(t *testing.T, dir string)
+		want  string
+	}{
+		{"qwen2 without a q bias", drop(qwen, "model.layers.1.self_attn.q_proj.bias"), nil, `missing tensor "model.layers.1.self_attn.q_proj.bias"`},
+		{"phi3 without lm_head", drop(phi, "lm_head.weight"), nil, `missing tensor "lm_head.weight"`},
+		{"phi3 factors of the wrong length", badFactors, nil, "long_factor: 2 values, want 8"},
+		{"phi3 rotary dimensions", oddRope, nil, "partial_rotary_factor 0.01"},
+		{"gemma2 soft-cap null", nullCap, nil, "attn_logit_softcapping is null"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, _ := tc.model.write(t, 1)
+			if tc.after != nil {
+				tc.after(t, dir)
+			}
+			outDir := t.TempDir()
+			_, err := ConvertHF(dir, filepath.Join(outDir, "out.gguf"), LMOptions{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+			if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
+				t.Errorf("a failed conversion left %s", entries[0].Name())
+			}
+		})
 	}
 }
