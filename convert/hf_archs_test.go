@@ -244,6 +244,9 @@ func (s synthArch) write(t *testing.T, seed uint64) (string, *archRef) {
 		}
 		tj := byteLevelTokenizerJSON(pre)
 		delete(tj, "post_processor") // neither adds BOS
+		if s.arch == "qwen2" {
+			tj["normalizer"] = map[string]any{"type": "NFC"} // as Qwen2's tokenizer.json has
+		}
 		tj["added_tokens"] = []map[string]any{{"id": 258, "content": "<|im_start|>", "special": true}, {"id": 259, "content": "<|endoftext|>", "special": true}}
 		testsrc.WriteJSON(t, filepath.Join(dir, "tokenizer.json"), tj)
 		testsrc.WriteJSON(t, filepath.Join(dir, "tokenizer_config.json"), map[string]any{

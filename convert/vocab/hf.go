@@ -20,8 +20,9 @@ package vocab
 //     token ids Hugging Face's tokenizer gives a test string; infer does not
 //     run Hugging Face's tokenizer and instead recognises the
 //     pre_tokenizer section of tokenizer.json: a plain ByteLevel one is
-//     "gpt-2", a Split on Llama 3's regex "llama-bpe", on Qwen2's "qwen2",
-//     Digits then ByteLevel "starcoder"; anything else is written as
+//     "gpt-2", a Split on Llama 3's regex "llama-bpe", on Qwen2's "qwen2"
+//     (with or without Qwen2's NFC normalizer), Digits then ByteLevel
+//     "starcoder"; anything else (or another normalizer) is written as
 //     "default", with a warning.
 
 import (
@@ -603,7 +604,24 @@ var splitRegexPre = map[string]string{
 // detectPreTokenizer names llama.cpp's pre-tokenizer for tj (see the file
 // comment); ok is false when it is not one infer recognises.
 func detectPreTokenizer(tj *tokenizerJSON) (string, bool) {
-	if !source.IsJSONNull(tj.Normalizer) || source.IsJSONNull(tj.PreTokenizer) {
+	name, ok := detectPreTokenizerSplit(tj)
+	if !ok || source.IsJSONNull(tj.Normalizer) {
+		return name, ok
+	}
+	// Qwen2's tokenizer.json normalizes to NFC before splitting; llama.cpp
+	// recognises it as "qwen2" all the same (and does not normalize).
+	var norm struct {
+		Type string `json:"type"`
+	}
+	if name == "qwen2" && json.Unmarshal(tj.Normalizer, &norm) == nil && norm.Type == "NFC" {
+		return name, true
+	}
+	return "default", false
+}
+
+// detectPreTokenizerSplit names the pre_tokenizer section alone.
+func detectPreTokenizerSplit(tj *tokenizerJSON) (string, bool) {
+	if source.IsJSONNull(tj.PreTokenizer) {
 		return "default", false
 	}
 	var root preTokenizerJSON

@@ -36,6 +36,8 @@ func TestDetectPreTokenizer(t *testing.T) {
 		{"prefix space", map[string]any{"type": "ByteLevel", "add_prefix_space": true, "use_regex": true}, nil, "default", false},
 		{"other regex", seq(split(`\s+`), bl(false)), nil, "default", false},
 		{"with a normalizer", bl(true), map[string]any{"type": "NFC"}, "default", false},
+		{"qwen2 with its NFC normalizer", seq(split(qwen), bl(false)), map[string]any{"type": "NFC"}, "qwen2", true},
+		{"qwen2 with another normalizer", seq(split(qwen), bl(false)), map[string]any{"type": "NFKC"}, "default", false},
 		{"none", nil, nil, "default", false},
 		{"metaspace", map[string]any{"type": "Metaspace", "replacement": "▁"}, nil, "default", false},
 	} {
