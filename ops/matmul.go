@@ -112,9 +112,13 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 	if k != nil {
 		mul, group = k.mul, k.rowGroup
 	}
-	// Each thread takes whole groups of rows against every activation row.
+	// The threads take chunks of whole row groups, against every
+	// activation row, as they become free: a few chunks per thread, so a
+	// thread slowed by another process on its core leaves its share to the
+	// others. Which thread computes an output does not change its bits.
 	groups := (w.Rows + group - 1) / group
-	p.Parallel(groups, func(lo, hi int) {
+	chunk := (groups + 4*p.Threads() - 1) / (4 * p.Threads())
+	p.ParallelChunks(groups, chunk, func(lo, hi int) {
 		t := m.sub(lo*group, min(hi*group, w.Rows), 0, n)
 		mul(&t)
 	})

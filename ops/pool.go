@@ -47,7 +47,11 @@ type Pool struct {
 	// read by the workers after they see gen advance.
 	f    func(lo, hi int)
 	n, k int
-	quit bool // set with the last generation: workers exit
+	// chunk > 0 makes the call dynamic (ParallelChunks): every goroutine
+	// takes chunks of that length by advancing next until none is left.
+	chunk int
+	next  atomic.Int64
+	quit  bool // set with the last generation: workers exit
 
 	// gen is advanced once per call; pending counts the workers that have
 	// not yet finished with it. Every worker takes part in every call (one
@@ -133,7 +137,10 @@ func (p *Pool) worker(index int, w *poolWorker) {
 		if p.quit {
 			return
 		}
-		if index < p.k {
+		switch {
+		case p.chunk > 0:
+			p.takeChunks()
+		case index < p.k:
 			p.panics.run(p.f, splitPoint(p.n, p.k, index), splitPoint(p.n, p.k, index+1))
 		}
 		if p.pending.Add(-1) == 0 && p.callerSleeping.Swap(false) {
@@ -248,15 +255,66 @@ func (p *Pool) Parallel(n int, f func(lo, hi int)) {
 		panic("ops: Parallel on a closed Pool")
 	}
 	k := min(p.threads, n)
+	p.run(f, n, k, 0, func() { p.panics.run(f, 0, splitPoint(n, k, 1)) })
+}
+
+// ParallelChunks calls f once for each chunk of [0, n) — [0, chunk),
+// [chunk, 2*chunk), ..., the last one shorter — on the pool's goroutines,
+// each taking the next chunk nobody has taken as soon as it is free, and
+// returns when all calls have returned. Unlike Parallel's fixed ranges,
+// this keeps every thread busy when one of them is slowed down (another
+// process on its core, say): the others take its share. Which goroutine
+// runs a chunk varies from call to call, so f must not depend on it. A
+// panic in f is re-raised here; f must not call the Pool. chunk < 1 means 1.
+func (p *Pool) ParallelChunks(n, chunk int, f func(lo, hi int)) {
+	chunk = max(chunk, 1)
+	if n <= 0 {
+		return
+	}
+	if p == nil || p.threads == 1 || n <= chunk {
+		if p != nil && p.closed.Load() {
+			panic("ops: Parallel on a closed Pool")
+		}
+		for lo := 0; lo < n; lo += chunk {
+			f(lo, min(lo+chunk, n))
+		}
+		return
+	}
+	if p.closed.Load() {
+		panic("ops: Parallel on a closed Pool")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() {
+		panic("ops: Parallel on a closed Pool")
+	}
+	p.next.Store(0)
+	p.run(f, n, p.threads, chunk, p.takeChunks)
+}
+
+// run publishes one call to the workers, runs the caller's part and waits
+// for the workers; the caller holds p.mu.
+func (p *Pool) run(f func(lo, hi int), n, k, chunk int, mine func()) {
 	p.panics.val, p.panics.set = nil, false
-	p.f, p.n, p.k = f, n, k
+	p.f, p.n, p.k, p.chunk = f, n, k, chunk
 	p.pending.Store(int32(len(p.workers)))
 	p.advance()
-	p.panics.run(f, 0, splitPoint(n, k, 1))
+	mine()
 	p.waitDone()
 	p.f = nil // keep no reference to the caller's closure
 	if p.panics.set {
 		panic(p.panics.val)
+	}
+}
+
+// takeChunks runs the current call's chunks until none is left.
+func (p *Pool) takeChunks() {
+	for {
+		lo := int(p.next.Add(int64(p.chunk))) - p.chunk
+		if lo >= p.n {
+			return
+		}
+		p.panics.run(p.f, lo, min(lo+p.chunk, p.n))
 	}
 }
 

@@ -251,3 +251,132 @@ func BenchmarkPoolParallelAfterIdle(b *testing.B) {
 	}
 	b.ReportMetric(float64(inCall.Nanoseconds())/float64(b.N), "ns/call")
 }
+
+// TestPoolParallelChunks checks that ParallelChunks hands out each chunk of
+// [0, n) exactly once, chunk-aligned, on every pool size and on a nil pool.
+func TestPoolParallelChunks(t *testing.T) {
+	var nilPool *Pool
+	pools := []*Pool{nilPool, NewPool(1), NewPool(2), NewPool(3)}
+	defer func() {
+		for _, p := range pools {
+			p.Close()
+		}
+	}()
+	for _, p := range pools {
+		for _, n := range []int{0, 1, 5, 16, 17, 100, 1001} {
+			for _, chunk := range []int{0, 1, 3, 16, 2000} {
+				seen := make([]int32, n)
+				p.ParallelChunks(n, chunk, func(lo, hi int) {
+					c := max(chunk, 1)
+					if lo%c != 0 || hi != min(lo+c, n) {
+						t.Errorf("threads %d, n %d, chunk %d: got [%d, %d)", p.Threads(), n, chunk, lo, hi)
+					}
+					for i := lo; i < hi; i++ {
+						atomic.AddInt32(&seen[i], 1)
+					}
+				})
+				for i, c := range seen {
+					if c != 1 {
+						t.Fatalf("threads %d, n %d, chunk %d: index %d visited %d times", p.Threads(), n, chunk, i, c)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPoolParallelChunksShares checks that a slow goroutine does not hold
+// the others back: while the goroutine with chunk 0 waits (up to seconds),
+// the other takes every remaining chunk, where Parallel's fixed halves
+// would have left half of them queued behind the slow one.
+func TestPoolParallelChunksShares(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	var others atomic.Int32
+	allDone := false
+	p.ParallelChunks(20, 1, func(lo, hi int) {
+		if lo != 0 {
+			others.Add(1)
+			return
+		}
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+			if others.Load() == 19 {
+				allDone = true
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	if !allDone {
+		t.Errorf("only %d of the other 19 chunks ran while chunk 0 waited", others.Load())
+	}
+}
+
+// TestPoolParallelChunksPanics checks that a panic in a chunk comes back to
+// the caller and that the pool stays usable.
+func TestPoolParallelChunksPanics(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	for _, bad := range []int{0, 7, 19} {
+		func() {
+			defer func() {
+				if r := recover(); r != "boom" {
+					t.Errorf("chunk %d: recovered %v, want boom", bad, r)
+				}
+			}()
+			p.ParallelChunks(20, 1, func(lo, hi int) {
+				if lo == bad {
+					panic("boom")
+				}
+			})
+		}()
+	}
+	var n atomic.Int32
+	p.ParallelChunks(20, 3, func(lo, hi int) { n.Add(int32(hi - lo)) })
+	if n.Load() != 20 {
+		t.Errorf("after panics: covered %d of 20", n.Load())
+	}
+	p.Close()
+	defer func() {
+		if recover() == nil {
+			t.Error("ParallelChunks after Close did not panic")
+		}
+	}()
+	p.ParallelChunks(20, 3, func(lo, hi int) {})
+}
+
+// TestPoolMixedCalls interleaves Parallel and ParallelChunks from several
+// goroutines; with -race this checks that a dynamic call's fields never
+// race with a static one's.
+func TestPoolMixedCalls(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	var wg sync.WaitGroup
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				n := 5 + (i*7+g)%40
+				out := make([]int32, n)
+				body := func(lo, hi int) {
+					for j := lo; j < hi; j++ {
+						atomic.AddInt32(&out[j], 1)
+					}
+				}
+				if i%2 == 0 {
+					p.Parallel(n, body)
+				} else {
+					p.ParallelChunks(n, 1+i%5, body)
+				}
+				for j, v := range out {
+					if v != 1 {
+						t.Errorf("n %d: out[%d] = %d", n, j, v)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
