@@ -17,6 +17,9 @@ func Softmax(x []float32) {
 	}
 	var sum float64
 	i := 0
+	if simdOn && expSum16SIMD != nil {
+		sum, i = expSum16SIMD(x, mx) // the groups of sixteen, same bits
+	}
 	for ; i+16 <= len(x); i += 16 {
 		g := (*[16]float32)(x[i:])
 		for l, v := range g {
@@ -30,3 +33,9 @@ func Softmax(x []float32) {
 	}
 	Scale(x, float32(1/sum))
 }
+
+// expSum16SIMD is an architecture's assembly for Softmax's groups of
+// sixteen (softmax_amd64.go), used only while SIMD() is on: it
+// exponentiates them in place and returns their sum and how many elements
+// it did.
+var expSum16SIMD func(x []float32, mx float32) (sum float64, done int)
