@@ -40,8 +40,8 @@ type SessionOptions struct {
 type Session struct {
 	m *Model
 
-	mu     sync.Mutex
-	state  *model.State // nil once closed
+	mu    sync.Mutex
+	state *model.State // nil once closed
 	// tokens are the tokens whose keys and values the cache holds, and
 	// after Generate possibly one more: the last token sampled, run (and
 	// given a cache position) only when the next request keeps it.
