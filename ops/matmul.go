@@ -111,6 +111,9 @@ func MatMul(p *Pool, dst []float32, w Matrix, x []float32, n int) {
 	mul, group := mulByDot, 1
 	if k != nil {
 		mul, group = k.mul, k.rowGroup
+		if k.shared != nil {
+			m.shared = k.shared(&m)
+		}
 	}
 	// The threads take chunks of whole row groups, against every
 	// activation row, as they become free: a few chunks per thread, so a

@@ -22,6 +22,11 @@ type tileKernel struct {
 	// converted row (actSize bytes) before any product (block sums, say).
 	actExtra func(cols int) int
 	prep     func(row []byte, actSize, cols int)
+	// shared, when set, is called once per product, after the activation
+	// rows are converted and prepared, and returns data every call of mul
+	// reads (m.shared): the activation rows laid out across a register's
+	// lanes, say. It may return nil.
+	shared func(m *tileArgs) []byte
 	// mul computes every output of m.
 	mul func(m *tileArgs)
 }
@@ -42,6 +47,7 @@ type tileArgs struct {
 	dst                []float32
 	dstStride          int
 	dot                func(n int, x, y []byte) float32 // the route's dot, for what the kernel leaves
+	shared             []byte                           // what the kernel's shared made, for all tiles
 }
 
 // row returns weight row i of the tile.

@@ -161,6 +161,9 @@ func runTile(k *tileKernel, dot func(int, []byte, []byte) float32, cols int, w [
 	dst := make([]float32, n*rows)
 	m := tileArgs{cols: cols, w: w, rowSize: rowSize, rows: rows, act: a, actStride: stride, actSize: actSize,
 		acts: n, dst: dst, dstStride: rows, dot: dot}
+	if k.shared != nil {
+		m.shared = k.shared(&m)
+	}
 	k.mul(&m)
 	return dst
 }

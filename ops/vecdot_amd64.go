@@ -80,6 +80,8 @@ func installAVX2(t *kernelTable) {
 	for _, typ := range []quant.Type{quant.Q2_K, quant.Q3_K, quant.Q4_K, quant.Q5_K, quant.Q6_K} {
 		t[typ].FromFloat = quantizeQ8KAVX2Row
 	}
+	t[quant.Q4_0].RepackedTile = &tileKernel{rowGroup: 8, actExtra: q4_0RepackedExtra, prep: prepQ4_0RepackedAVX2,
+		shared: q4_0ActGroups, mul: mulQ4_0RepackedAVX2}
 	t[quant.Q8_0].VecDot = vecDotQ8_0Q8_0AVX2
 	t[quant.Q4_0].VecDot = vecDotQ4_0Q8_0AVX2
 	t[quant.Q4_0].VecDotRepacked = vecDotQ4_0Q8_0RepackedAVX2
