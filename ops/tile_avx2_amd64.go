@@ -2,7 +2,6 @@
 
 package ops
 
-
 // The AVX2 tile kernels (tile_avx2_amd64.s), installed by installAVX2 and
 // replaced by AVX-512's where the CPU has it. As with those, each wrapper
 // checks the sizes and leaves what the assembly does not take (rows past
