@@ -17,6 +17,11 @@ type tileKernel struct {
 	// together: MatMul hands each thread a multiple of it (but the last), so
 	// that no thread is left with a short group at its edge.
 	rowGroup int
+	// acts127 says the kernel gives the dot function's bits only for
+	// activation quants within ±127, as every activation quantizer writes
+	// them (-128 never comes out of quantizeActQ8_0, Q8_1 or Q8_K): AVX2's
+	// sign trick would overflow on it.
+	acts127 bool
 	// actExtra, when set, is the number of bytes the kernel wants after each
 	// converted activation row of cols elements, which prep fills from the
 	// converted row (actSize bytes) before any product (block sums, say).

@@ -89,3 +89,34 @@ func mulQ4_0RepackedAVX2(m *tileArgs) {
 		}
 	}
 }
+
+// q8_0TileAVX2 computes vecDotQ8_0Q8_0 of 2 weight rows of nb blocks (at w
+// and w + rowSize) with nact <= 3 activation rows (row r at act +
+// r*actStride) whose quants are within ±127, into dst[r*dstStride + i].
+//
+//go:noescape
+func q8_0TileAVX2(w *byte, rowSize int, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+
+func mulQ8_0AVX2(m *tileArgs) {
+	nb := m.cols / 32
+	if m.rowSize != nb*34 || m.actSize != nb*34 || nb == 0 {
+		panic("ops: Q8_0 tile: bad sizes")
+	}
+	full := m.rows &^ 1
+	if full > 0 {
+		_ = m.w[full*m.rowSize-1]
+		_ = m.act[(m.acts-1)*m.actStride+m.actSize-1]
+		_ = m.dst[(m.acts-1)*m.dstStride+full-1]
+	}
+	// A pair of rows (in L1) against every activation row, three at a time.
+	for i0 := 0; i0 < full; i0 += 2 {
+		for r0 := 0; r0 < m.acts; r0 += 3 {
+			q8_0TileAVX2(&m.w[i0*m.rowSize], m.rowSize, &m.act[r0*m.actStride], m.actStride,
+				min(3, m.acts-r0), nb, &m.dst[r0*m.dstStride+i0], m.dstStride)
+		}
+	}
+	if full < m.rows {
+		rest := m.sub(full, m.rows, 0, m.acts)
+		mulByDot(&rest)
+	}
+}

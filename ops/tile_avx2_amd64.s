@@ -210,3 +210,105 @@ q4astored:
 	JNZ  q4arow
 	VZEROUPPER
 	RET
+
+// Q8PAIR2 adds block b of one weight row (w in wr, |w| in ar, d_w in dr)
+// against one activation row (y in Y12, d_y in Y14) to acc: VPSIGNB gives
+// y·sign(w) and VPMADDUBSW |w|·(y·sign(w)) = w·y in pairs, exact in int16
+// because the activations are within ±127 (the Q8_0 quantizer's range:
+// |2·128·127| < 32768); VPMADDWD by ones adds the pairs, so lane l is Σ w·y
+// over elements 4l..4l+3; then acc = fma(d_w·d_y, float(lane), acc).
+#define Q8PAIR2(wr, ar, dr, acc) \
+	VPSIGNB     wr, Y12, Y13           \
+	VPMADDUBSW  Y13, ar, Y13           \
+	VPMADDWD    avx2Ones<>(SB), Y13, Y13 \
+	VCVTDQ2PS   Y13, Y13               \
+	VMULPS      Y14, dr, Y15           \
+	VFMADD231PS Y15, Y13, acc
+
+// Q8ACT2 adds block b of the activation row at base to both rows'
+// accumulators aa and ab.
+#define Q8ACT2(base, aa, ab) \
+	VMOVDQU      2 base, Y12   \
+	VPBROADCASTW base, X14     \
+	VCVTPH2PS    X14, Y14      \
+	Q8PAIR2(Y6, Y7, Y10, aa)   \
+	Q8PAIR2(Y8, Y9, Y11, ab)
+
+// Q8HSUM stores hsum8 of acc (x its low half) at base:
+// ((a0+a4) + (a2+a6)) + ((a1+a5) + (a3+a7)).
+#define Q8HSUM(acc, x, base) \
+	VEXTRACTF128 $1, acc, X13 \
+	VADDPS    X13, x, x       \
+	VMOVHLPS  x, x, X13       \
+	VADDPS    X13, x, x       \
+	VMOVSHDUP x, X13          \
+	VADDSS    X13, x, x       \
+	VMOVSS    x, base
+
+// func q8_0TileAVX2(w *byte, rowSize int, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+//
+// Two rows of nb Q8_0 blocks (at w and w + rowSize) against nact <= 3 Q8_0
+// activation rows (row r at act + r*actStride), whose quants are within
+// ±127: dst[r*dstStride + i] = vecDotQ8_0Q8_0 of row i and activation r.
+// Row 0's accumulators are Y0..Y2, row 1's Y3..Y5.
+TEXT ·q8_0TileAVX2(SB), NOSPLIT, $0-64
+	MOVQ w+0(FP), SI
+	MOVQ rowSize+8(FP), BX
+	MOVQ act+16(FP), DI
+	MOVQ actStride+24(FP), R11
+	MOVQ nact+32(FP), AX
+	MOVQ nb+40(FP), CX
+	LEAQ (SI)(BX*2), R9 // the next two rows, prefetched as we go
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+q8t2loop:
+	VMOVDQU      2(SI), Y6
+	VPABSB       Y6, Y7
+	VMOVDQU      2(SI)(BX*1), Y8
+	VPABSB       Y8, Y9
+	VPBROADCASTW (SI), X10
+	VCVTPH2PS    X10, Y10
+	VPBROADCASTW (SI)(BX*1), X11
+	VCVTPH2PS    X11, Y11
+
+	Q8ACT2((DI), Y0, Y3)
+	CMPQ AX, $1
+	JEQ  q8t2next
+	Q8ACT2((DI)(R11*1), Y1, Y4)
+	CMPQ AX, $2
+	JEQ  q8t2next
+	Q8ACT2((DI)(R11*2), Y2, Y5)
+
+q8t2next:
+	PREFETCHT0 (R9)
+	PREFETCHT0 (R9)(BX*1)
+	ADDQ $34, R9
+	ADDQ $34, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q8t2loop
+
+	MOVQ dst+48(FP), DX
+	MOVQ dstStride+56(FP), BX
+	SHLQ $2, BX
+	Q8HSUM(Y0, X0, (DX))
+	Q8HSUM(Y3, X3, 4(DX))
+	CMPQ AX, $1
+	JEQ  q8t2done
+	ADDQ BX, DX
+	Q8HSUM(Y1, X1, (DX))
+	Q8HSUM(Y4, X4, 4(DX))
+	CMPQ AX, $2
+	JEQ  q8t2done
+	ADDQ BX, DX
+	Q8HSUM(Y2, X2, (DX))
+	Q8HSUM(Y5, X5, 4(DX))
+
+q8t2done:
+	VZEROUPPER
+	RET

@@ -83,6 +83,7 @@ func installAVX2(t *kernelTable) {
 	t[quant.Q4_0].RepackedTile = &tileKernel{rowGroup: 8, actExtra: q4_0RepackedExtra, prep: prepQ4_0RepackedAVX2,
 		shared: q4_0ActGroups, mul: mulQ4_0RepackedAVX2}
 	t[quant.Q8_0].VecDot = vecDotQ8_0Q8_0AVX2
+	t[quant.Q8_0].Tile = &tileKernel{rowGroup: 2, acts127: true, mul: mulQ8_0AVX2}
 	t[quant.Q4_0].VecDot = vecDotQ4_0Q8_0AVX2
 	t[quant.Q4_0].VecDotRepacked = vecDotQ4_0Q8_0RepackedAVX2
 	t[quant.Q4_K].VecDot = vecDotQ4KQ8KAVX2
