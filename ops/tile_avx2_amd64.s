@@ -312,3 +312,220 @@ q8t2next:
 q8t2done:
 	VZEROUPPER
 	RET
+
+// q4kScaleWords: for scale s < 8, the VPSHUFB control that spreads word s
+// of each 128-bit lane over all its words.
+DATA q4kScaleWords<>+0(SB)/8, $0x8000800080008000
+DATA q4kScaleWords<>+8(SB)/8, $0x8000800080008000
+DATA q4kScaleWords<>+16(SB)/8, $0x8000800080008000
+DATA q4kScaleWords<>+24(SB)/8, $0x8000800080008000
+DATA q4kScaleWords<>+32(SB)/8, $0x8002800280028002
+DATA q4kScaleWords<>+40(SB)/8, $0x8002800280028002
+DATA q4kScaleWords<>+48(SB)/8, $0x8002800280028002
+DATA q4kScaleWords<>+56(SB)/8, $0x8002800280028002
+DATA q4kScaleWords<>+64(SB)/8, $0x8004800480048004
+DATA q4kScaleWords<>+72(SB)/8, $0x8004800480048004
+DATA q4kScaleWords<>+80(SB)/8, $0x8004800480048004
+DATA q4kScaleWords<>+88(SB)/8, $0x8004800480048004
+DATA q4kScaleWords<>+96(SB)/8, $0x8006800680068006
+DATA q4kScaleWords<>+104(SB)/8, $0x8006800680068006
+DATA q4kScaleWords<>+112(SB)/8, $0x8006800680068006
+DATA q4kScaleWords<>+120(SB)/8, $0x8006800680068006
+DATA q4kScaleWords<>+128(SB)/8, $0x8008800880088008
+DATA q4kScaleWords<>+136(SB)/8, $0x8008800880088008
+DATA q4kScaleWords<>+144(SB)/8, $0x8008800880088008
+DATA q4kScaleWords<>+152(SB)/8, $0x8008800880088008
+DATA q4kScaleWords<>+160(SB)/8, $0x800a800a800a800a
+DATA q4kScaleWords<>+168(SB)/8, $0x800a800a800a800a
+DATA q4kScaleWords<>+176(SB)/8, $0x800a800a800a800a
+DATA q4kScaleWords<>+184(SB)/8, $0x800a800a800a800a
+DATA q4kScaleWords<>+192(SB)/8, $0x800c800c800c800c
+DATA q4kScaleWords<>+200(SB)/8, $0x800c800c800c800c
+DATA q4kScaleWords<>+208(SB)/8, $0x800c800c800c800c
+DATA q4kScaleWords<>+216(SB)/8, $0x800c800c800c800c
+DATA q4kScaleWords<>+224(SB)/8, $0x800e800e800e800e
+DATA q4kScaleWords<>+232(SB)/8, $0x800e800e800e800e
+DATA q4kScaleWords<>+240(SB)/8, $0x800e800e800e800e
+DATA q4kScaleWords<>+248(SB)/8, $0x800e800e800e800e
+GLOBL q4kScaleWords<>(SB), RODATA|NOPTR, $256
+
+// Q4KAJ unpacks group j of the weight block (32 quant bytes at qoff(SI),
+// scales c0 = 2j and c1 = 2j+1) into the scratch at off(R9): the low
+// nibbles, the high nibbles, and the two scales as words.
+#define Q4KAJ(qoff, c0, c1, off) \
+	VMOVDQU  qoff(SI), Y4                        \
+	VPSRLW   $4, Y4, Y5                          \
+	VPAND    Y15, Y4, Y4                         \
+	VPAND    Y15, Y5, Y5                         \
+	VMOVDQU  Y4, off(R9)                         \
+	VMOVDQU  Y5, 32+off(R9)                      \
+	VPSHUFB  q4kScaleWords<>+32*c0(SB), Y9, Y6   \
+	VPSHUFB  q4kScaleWords<>+32*c1(SB), Y9, Y7   \
+	VMOVDQU  Y6, 64+off(R9)                      \
+	VMOVDQU  Y7, 96+off(R9)
+
+// Q4KAR adds group j (scratch at off(R9)) of the block against activation
+// row R13 (its elements 64j.. at yoff, 64j+32.. at yoff+32) to the int32
+// lanes of Y0: VPMADDUBSW, exact for nibbles, then VPMADDWD by the scale.
+#define Q4KAR(off, yoff) \
+	VMOVDQU    off(R9), Y1             \
+	VPMADDUBSW yoff(R13), Y1, Y1       \
+	VPMADDWD   64+off(R9), Y1, Y1      \
+	VPADDD     Y1, Y0, Y0              \
+	VMOVDQU    32+off(R9), Y1          \
+	VPMADDUBSW 32+yoff(R13), Y1, Y1    \
+	VPMADDWD   96+off(R9), Y1, Y1      \
+	VPADDD     Y1, Y0, Y0
+
+// func q4KTileAVX2(w *byte, act *byte, actStride, nact, nb int, dst *float32, dstStride int, scratch *byte)
+//
+// One row of nb Q4_K blocks at w against nact <= 8 Q8_K activation rows
+// (row r at act + r*actStride): dst[r*dstStride] = vecDotQ4KQ8K. Each
+// block is unpacked once into scratch (q4KScratch bytes), then met by
+// every activation row; the rows' float lanes (acc and accMin of the
+// portable kernel) live in the scratch too, at 592 + 48r.
+TEXT ·q4KTileAVX2(SB), NOSPLIT, $0-64
+	MOVQ w+0(FP), SI
+	MOVQ act+8(FP), DI
+	MOVQ actStride+16(FP), R11
+	MOVQ nb+32(FP), CX
+	MOVQ scratch+56(FP), R9
+	VPBROADCASTD avx2Nibbles<>(SB), Y15
+	VPCMPEQD     Y14, Y14, Y14
+	VPSLLD       $31, Y14, Y14 // sign bits
+
+	// Zero the accumulators.
+	VXORPS Y0, Y0, Y0
+	MOVQ   nact+24(FP), R12
+	LEAQ   592(R9), R14
+q4kazero:
+	VMOVUPS Y0, (R14)
+	VMOVUPS X0, 32(R14)
+	ADDQ    $48, R14
+	DECQ    R12
+	JNZ     q4kazero
+
+q4kablock:
+	// Scales and mins as ggml's get_scale_min_k4 (see dotQ4KAVX2): AX gets
+	// scales 0..7, R10 mins 0..7.
+	MOVL 4(SI), AX
+	MOVL 8(SI), BX
+	MOVL 12(SI), DX
+	MOVL DX, R8
+	SHRL $4, R8
+	ANDL $0x0f0f0f0f, R8
+	MOVL BX, R12
+	SHRL $6, R12
+	ANDL $0x03030303, R12
+	SHLL $4, R12
+	ORL  R12, R8
+	MOVL BX, R10
+	ANDL $0x3f3f3f3f, R10
+	ANDL $0x0f0f0f0f, DX
+	MOVL AX, R12
+	SHRL $6, R12
+	ANDL $0x03030303, R12
+	SHLL $4, R12
+	ORL  R12, DX
+	ANDL $0x3f3f3f3f, AX
+	SHLQ $32, DX
+	ORQ  DX, AX
+	SHLQ $32, R8
+	ORQ  R8, R10
+
+	VMOVQ       AX, X9
+	VPMOVZXBW   X9, X9
+	VINSERTI128 $1, X9, Y9, Y9
+	Q4KAJ(16, 0, 1, 0)
+	Q4KAJ(48, 2, 3, 128)
+	Q4KAJ(80, 4, 5, 256)
+	Q4KAJ(112, 6, 7, 384)
+
+	// The min words m0, m0, m1, m1, ..., m7, m7; d_w ×8; -dmin_w ×4.
+	VMOVQ      R10, X10
+	VPUNPCKLBW X10, X10, X10
+	VPMOVZXBW  X10, Y10
+	VMOVDQU    Y10, 512(R9)
+	MOVWLZX    (SI), AX
+	VMOVD      AX, X10
+	VCVTPH2PS  X10, X10
+	VBROADCASTSS X10, Y10
+	VMOVUPS    Y10, 544(R9)
+	MOVWLZX    2(SI), AX
+	VMOVD      AX, X10
+	VCVTPH2PS  X10, X10
+	VBROADCASTSS X10, X10
+	VXORPS     X14, X10, X10
+	VMOVUPS    X10, 576(R9)
+
+	MOVQ nact+24(FP), R12
+	MOVQ DI, R13
+	LEAQ 592(R9), R14
+q4kaact:
+	VPXOR Y0, Y0, Y0
+	Q4KAR(0, 4)
+	Q4KAR(128, 68)
+	Q4KAR(256, 132)
+	Q4KAR(384, 196)
+
+	// accMin = fma(d_y·(-dmin_w), min lane, accMin), min lane m =
+	// m[2m]·(bsum[4m]+bsum[4m+1]) + m[2m+1]·(bsum[4m+2]+bsum[4m+3]).
+	VMOVDQU      512(R9), Y2
+	VPMADDWD     260(R13), Y2, Y2
+	VEXTRACTI128 $1, Y2, X3
+	VPHADDD      X3, X2, X2
+	VCVTDQ2PS    X2, X2
+	VBROADCASTSS (R13), X3
+	VMULPS       576(R9), X3, X3
+	VMOVUPS      32(R14), X4
+	VFMADD231PS  X3, X2, X4
+	VMOVUPS      X4, 32(R14)
+
+	// acc = fma(d_y·d_w, float(lanes), acc).
+	VCVTDQ2PS    Y0, Y0
+	VBROADCASTSS (R13), Y3
+	VMULPS       544(R9), Y3, Y3
+	VMOVUPS      (R14), Y4
+	VFMADD231PS  Y3, Y0, Y4
+	VMOVUPS      Y4, (R14)
+
+	ADDQ R11, R13
+	ADDQ $48, R14
+	DECQ R12
+	JNZ  q4kaact
+
+	PREFETCHT0 4096(SI)
+	PREFETCHT0 4160(SI)
+	PREFETCHT0 4224(SI)
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q4kablock
+
+	// dst[r*dstStride] = hsum8(acc) + ((accMin0+accMin2) + (accMin1+accMin3)).
+	MOVQ nact+24(FP), R12
+	MOVQ dst+40(FP), DX
+	MOVQ dstStride+48(FP), BX
+	SHLQ $2, BX
+	LEAQ 592(R9), R14
+q4kastore:
+	VMOVUPS      (R14), Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVUPS      32(R14), X2
+	VMOVHLPS     X2, X2, X1
+	VADDPS       X1, X2, X2
+	VMOVSHDUP    X2, X1
+	VADDSS       X1, X2, X2
+	VADDSS       X2, X0, X0
+	VMOVSS       X0, (DX)
+	ADDQ BX, DX
+	ADDQ $48, R14
+	DECQ R12
+	JNZ  q4kastore
+	VZEROUPPER
+	RET
