@@ -120,35 +120,3 @@ func mulQ8_0AVX2(m *tileArgs) {
 		mulByDot(&rest)
 	}
 }
-
-// q4KScratch is the scratch q4KTileAVX2 needs: one block unpacked (592
-// bytes) and the float lanes of eight activation rows (48 bytes each).
-const q4KScratch = 592 + 8*48
-
-// q4KTileAVX2 computes vecDotQ4KQ8K of one row of nb Q4_K blocks at w with
-// nact <= 8 Q8_K activation rows (row r at act + r*actStride), into
-// dst[r*dstStride], using scratch (q4KScratch bytes).
-//
-//go:noescape
-func q4KTileAVX2(w *byte, act *byte, actStride, nact, nb int, dst *float32, dstStride int, scratch *byte)
-
-func mulQ4KAVX2(m *tileArgs) {
-	if m.acts == 1 { // one activation row: the dot product is as fast
-		mulByDot(m)
-		return
-	}
-	nb := m.cols / 256
-	if m.rowSize != nb*144 || m.actSize != nb*q8KSize || nb == 0 {
-		panic("ops: Q4_K tile: bad sizes")
-	}
-	_ = m.w[m.rows*m.rowSize-1]
-	_ = m.act[(m.acts-1)*m.actStride+m.actSize-1]
-	_ = m.dst[(m.acts-1)*m.dstStride+m.rows-1]
-	var scratch [q4KScratch]byte
-	for i := 0; i < m.rows; i++ {
-		for r0 := 0; r0 < m.acts; r0 += 8 {
-			q4KTileAVX2(&m.w[i*m.rowSize], &m.act[r0*m.actStride], m.actStride, min(8, m.acts-r0), nb,
-				&m.dst[r0*m.dstStride+i], m.dstStride, &scratch[0])
-		}
-	}
-}

@@ -87,7 +87,6 @@ func installAVX2(t *kernelTable) {
 	t[quant.Q4_0].VecDot = vecDotQ4_0Q8_0AVX2
 	t[quant.Q4_0].VecDotRepacked = vecDotQ4_0Q8_0RepackedAVX2
 	t[quant.Q4_K].VecDot = vecDotQ4KQ8KAVX2
-	t[quant.Q4_K].Tile = &tileKernel{rowGroup: 1, mul: mulQ4KAVX2}
 	t[quant.Q6_K].VecDot = vecDotQ6KQ8KAVX2
 	t[quant.F16].VecDot = vecDotF16AVX2
 	t[quant.F16].VecDotBatch = vecDotF16BatchAVX2
