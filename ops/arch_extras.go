@@ -24,8 +24,9 @@ func SoftCap(x []float32, c float32) {
 }
 
 // The explicit float32 conversions keep the compiler from fusing a product
-// into the next addition (which Go may do on arm64), so every operation is
-// rounded as C's float arithmetic without contraction rounds it.
+// into a later addition (which Go may do on arm64, even across statements:
+// only a conversion rounds), so every operation is rounded as C's float
+// arithmetic without contraction rounds it.
 
 // Tanhf is glibc's tanhf (sysdeps/ieee754/flt-32, the fdlibm algorithm, as
 // statically linked into llama.cpp's reference build), reproduced in float
@@ -133,7 +134,7 @@ func expm1f(x float32) float32 {
 			k = int32(float32(invLn2*x) + half)
 			t := float32(k)
 			hi = x - float32(t*ln2Hi) // exact
-			lo = t * ln2Lo
+			lo = float32(t * ln2Lo)
 		}
 		x = hi - lo
 		c = (hi - x) - lo
@@ -145,11 +146,11 @@ func expm1f(x float32) float32 {
 	}
 
 	// x is now in the primary range.
-	hfx := float32(0.5) * x
-	hxs := x * hfx
+	hfx := float32(float32(0.5) * x)
+	hxs := float32(x * hfx)
 	r1 := one + float32(hxs*(q1+float32(hxs*(q2+float32(hxs*(q3+float32(hxs*(q4+float32(hxs*q5)))))))))
 	t := float32(3) - float32(r1*hfx)
-	e := hxs * ((r1 - t) / (float32(6) - float32(x*t)))
+	e := float32(hxs * ((r1 - t) / (float32(6) - float32(x*t))))
 	if k == 0 {
 		return x - (float32(x*e) - hxs) // c is 0
 	}
@@ -168,9 +169,9 @@ func expm1f(x float32) float32 {
 	if k <= -2 || k > 56 { // exp(x)-1 suffices
 		y := one - (e - x)
 		if k == 128 {
-			y = y * 2 * 0x1p127
+			y = float32(float32(y*2) * 0x1p127)
 		} else {
-			y = y * twopk
+			y = float32(y * twopk)
 		}
 		return y - one
 	}
@@ -178,12 +179,12 @@ func expm1f(x float32) float32 {
 	if k < 23 {
 		t := math.Float32frombits(0x3f800000 - (0x1000000 >> k)) // 1 - 2^-k
 		y = t - (e - x)
-		y = y * twopk
+		y = float32(y * twopk)
 	} else {
 		t := math.Float32frombits(uint32(0x7f-k) << 23) // 2^-k
 		y = x - (e + t)
 		y += one
-		y = y * twopk
+		y = float32(y * twopk)
 	}
 	return y
 }
