@@ -59,6 +59,7 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 	mean := fs.Float64("input-mean", 0, "input normalisation: x = (pixel/255 - mean) / std")
 	std := fs.Float64("input-std", 1, "input normalisation: x = (pixel/255 - mean) / std")
 	name := fs.String("name", "", "general.name (default: the source's file name)")
+	noProgress := fs.Bool("no-progress", false, "no progress bar (one is drawn only on a terminal anyway)")
 	var nanoGPT nanoGPTFlags
 	nanoGPT.register(fs)
 	var lm lmFlags
@@ -84,14 +85,14 @@ func runConvert(args []string, stdout, stderr io.Writer) error {
 		lmType = *typeName
 	}
 	if kind == source.KindHF || kind == source.KindLlama2C {
-		return convertLM(kind, src, *out, lmType, *name, &lm, stdout, stderr)
+		return convertLM(kind, src, *out, lmType, *name, &lm, !*noProgress, stdout, stderr)
 	}
 	if (kind == source.KindTorch || kind == source.KindSafetensors) && convert.IsNanoGPT(src) {
-		return convertNanoGPT(src, *out, *typeName, *name, &nanoGPT, stdout, stderr)
+		return convertNanoGPT(src, *out, *typeName, *name, &nanoGPT, !*noProgress, stdout, stderr)
 	}
 	if kind == source.KindSafetensors && source.IsHFDir(filepath.Dir(src)) {
 		// A model.safetensors inside a Hugging Face directory: the directory.
-		return convertLM(source.KindHF, filepath.Dir(src), *out, lmType, *name, &lm, stdout, stderr)
+		return convertLM(source.KindHF, filepath.Dir(src), *out, lmType, *name, &lm, !*noProgress, stdout, stderr)
 	}
 	typ, err := parseWeightType(*typeName)
 	if err != nil {

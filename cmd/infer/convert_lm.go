@@ -34,7 +34,7 @@ func typeFlagSet(fs *flag.FlagSet) bool {
 // convertLM converts a Hugging Face model directory or a llama2.c
 // checkpoint (kind) to a GGUF of scheme typeName ("" keeps the source's
 // precision).
-func convertLM(kind source.Kind, src, out, typeName, name string, f *lmFlags, stdout, stderr io.Writer) error {
+func convertLM(kind source.Kind, src, out, typeName, name string, f *lmFlags, progress bool, stdout, stderr io.Writer) error {
 	var ft quantize.FileType
 	if typeName != "" {
 		var err error
@@ -48,7 +48,7 @@ func convertLM(kind source.Kind, src, out, typeName, name string, f *lmFlags, st
 	// SIGINT, SIGTERM and SIGHUP stop the writer between batches of rows;
 	// it then leaves no output, and the exit status says which signal.
 	return withSignals(func(ctx context.Context) error {
-		bar := newQuantizeProgress(stderr)
+		bar := newProgressBar(stderr, progress)
 		opts := convert.LMOptions{
 			Type: ft, Name: name,
 			Warn:    func(msg string) { fmt.Fprintf(stderr, "warning: %s\n", msg) },

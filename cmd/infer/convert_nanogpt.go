@@ -27,7 +27,7 @@ func (f *nanoGPTFlags) register(fs *flag.FlagSet) {
 // convertNanoGPT converts a nanoGPT ckpt.pt or model.safetensors to a gpt2
 // GGUF of scheme typeName (f32, f16, q8_0, q4_k_m, ... as infer quantize
 // takes them).
-func convertNanoGPT(src, out, typeName, name string, f *nanoGPTFlags, stdout, stderr io.Writer) error {
+func convertNanoGPT(src, out, typeName, name string, f *nanoGPTFlags, progress bool, stdout, stderr io.Writer) error {
 	ft, err := quantize.ParseFileType(typeName)
 	if err != nil {
 		return usagef("--type: %v", err)
@@ -40,7 +40,7 @@ func convertNanoGPT(src, out, typeName, name string, f *nanoGPTFlags, stdout, st
 	// SIGINT, SIGTERM and SIGHUP stop the writer between batches of rows;
 	// it then leaves no output, and the exit status says which signal.
 	return withSignals(func(ctx context.Context) error {
-		bar := newQuantizeProgress(stderr)
+		bar := newProgressBar(stderr, progress)
 		res, err := convert.ConvertNanoGPT(src, out, ft, convert.NanoGPTOptions{
 			NHead: f.nHead, NLayer: f.nLayer, NEmbd: f.nEmbd, BlockSize: f.blockLen,
 			Vocab: f.vocab, Name: name, Context: ctx, Progress: bar.update,

@@ -94,9 +94,6 @@ type quantizeProgress struct {
 	bar *progressbar.ProgressBar
 }
 
-// newQuantizeProgress is newProgressBar(w, true).
-func newQuantizeProgress(w io.Writer) *quantizeProgress { return newProgressBar(w, true) }
-
 // newProgressBar returns a bar drawn on w if enabled (no --no-progress) and
 // w is a terminal.
 func newProgressBar(w io.Writer, enabled bool) *quantizeProgress {
