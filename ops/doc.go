@@ -26,9 +26,12 @@
 //
 // Each kernel's comment states its summation order; those orders are the
 // definition, and any faster (assembly) version installed through the
-// vecDotTable must reproduce them bit for bit. Types the reference models do
-// not use (Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q5_K, BF16) keep ggml's
-// generic (scalar) summation order for now.
+// vecDotTable must reproduce them bit for bit. Every quantized type follows
+// its AVX2 vec_dot (and tinyBLAS_Q0_AVX for IQ4_NL batches); each was
+// checked against llama.cpp's logits on a model quantized to that type
+// alone (llama-quantize --pure, refdump). BF16 keeps ggml's generic
+// (scalar) summation order for now: the reference build's AVX-512 BF16 dot
+// product (VDPBF16PS) is not emulated.
 //
 // Sizes are the caller's responsibility: a size mismatch is a programmer
 // error and panics. Unsupported weight types are reported earlier, at load

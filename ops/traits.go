@@ -75,7 +75,7 @@ var vecDotTable = [...]vecDotTraits{
 	quant.Q5_0:   {VecDotType: quant.Q8_0, FromFloat: quantizeActQ8_0, VecDot: vecDotQ5_0Q8_0},
 	quant.Q5_1:   {VecDotType: quant.Q8_1, FromFloat: quantizeActQ8_1, VecDot: vecDotQ5_1Q8_1},
 	quant.Q8_0:   {VecDotType: quant.Q8_0, FromFloat: quantizeActQ8_0, VecDot: vecDotQ8_0Q8_0},
-	quant.IQ4_NL: {VecDotType: quant.Q8_0, FromFloat: quantizeActQ8_0, VecDot: vecDotIQ4NLQ8_0},
+	quant.IQ4_NL: {VecDotType: quant.Q8_0, FromFloat: quantizeActQ8_0, VecDot: vecDotIQ4NLQ8_0, VecDotBatch: vecDotIQ4NLQ8_0Batch},
 	quant.Q2_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ2KQ8K},
 	quant.Q3_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ3KQ8K},
 	quant.Q4_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ4KQ8K},

@@ -26,35 +26,40 @@ func q3KScales(b *[12]byte) [16]int32 {
 	return s
 }
 
-// vecDotQ3KQ8K is ggml_vec_dot_q3_K_q8_K_generic with the whole block's
-// integer sum scaled once. The weights are summed without their offset -4,
-// which comes back as -4 times Q8_K's bsums (one per 16 elements, like the
-// scales).
+// vecDotQ3KQ8K is ggml_vec_dot_q3_K_q8_K as llama.cpp's AVX2 build
+// computes it (for batches too). Canonical order, per block: lane l (l < 8)
+// is the exact integer sum, over the eight runs r of 32 elements, of
+// scale·Σ q·y over elements 32r+4l..32r+4l+3 (q the 3-bit weight less 4
+// where its hmask bit is clear, the scale that of the run's first 16
+// elements for l < 4 and of its second 16 for l >= 4, less 32);
+// acc[l] = fma(d, float(lane), acc[l]) with d = d_y*d_w. The result is
+// hsum8(acc).
 func vecDotQ3KQ8K(n int, x, y []byte) float32 {
 	nb := n / 256
 	x, y = x[:nb*110], y[:nb*q8KSize]
-	var sumf float32
+	var acc [8]float32
 	for len(x) >= 110 && len(y) >= q8KSize {
 		xb, yb := (*[110]byte)(x), (*[q8KSize]byte)(y)
 		x, y = x[110:], y[q8KSize:]
 		sc := q3KScales((*[12]byte)(xb[96:108]))
 		hm := (*[32]byte)(xb[0:32])
 
-		var isum int32
-		for g := range 8 { // runs of 32 elements
-			q3 := (*[32]byte)(xb[32+32*(g/4):])
-			q8 := q8KGroup(yb, g)
-			shift, hshift := uint(2*(g%4)), uint(g)
-			var part [4]int32
-			for k := range 4 {
-				v := le64(q3[8*k:])>>shift&bytes03 | (le64(hm[8*k:])>>hshift&bytes01)<<2
-				part[k] = dot8u(v, group8(q8[:], 8*k))
+		var lanes [8]int32
+		for r := range 8 { // runs of 32 elements
+			q3 := (*[32]byte)(xb[32+32*(r/4):])
+			q8 := q8KGroup(yb, r)
+			shift, hshift := uint(2*(r%4)), uint(r)
+			for l := range 8 {
+				// 4 - 4*bit subtracted from the low two bits, byte by byte.
+				v := le32(q3[4*l:])>>shift&0x03030303 | 0x80808080
+				h := (le32(hm[4*l:]) >> hshift & 0x01010101) ^ 0x01010101
+				lanes[l] += sc[2*r+l/4] * dot4s((v-4*h)^0x80808080, q8[4*l:])
 			}
-			isum += sc[2*g]*(part[0]+part[1]-4*q8KBsum(yb, 2*g)) +
-				sc[2*g+1]*(part[2]+part[3]-4*q8KBsum(yb, 2*g+1))
 		}
-		d := f16(xb[108], xb[109]) * q8KScale(yb)
-		sumf += float32(d * float32(isum))
+		d := q8KScale(yb) * f16(xb[108], xb[109])
+		for l, s := range lanes {
+			acc[l] = fma32(d, float32(s), acc[l])
+		}
 	}
-	return sumf
+	return hsum8(&acc)
 }

@@ -57,22 +57,32 @@ func vecDotQ4_0Q8_0Repacked(n int, x, y []byte) float32 {
 	return acc
 }
 
-// vecDotQ4_1Q8_1 is ggml_vec_dot_q4_1_q8_1_generic: the block minimum m
-// meets the activation sum through Q8_1's precomputed s.
+// vecDotQ4_1Q8_1 is ggml_vec_dot_q4_1_q8_1 as llama.cpp's AVX2 build
+// computes it. Canonical order: per block, lane l (l < 8) is the exact
+// integer Σ q·y over elements 4l..4l+3 (q the unsigned nibble: elements
+// 0..15 the low nibbles of qs, 16..31 the high ones), accumulated into
+// float lane l with a fused multiply-add by d_w*d_y; the block minimum
+// meets the activations through Q8_1's precomputed s: summs += m*s (an
+// exact product, one rounding), block by block. The result is
+// hsum8(lanes) + summs.
 func vecDotQ4_1Q8_1(n int, x, y []byte) float32 {
 	nb := n / 32
 	x, y = x[:nb*20], y[:nb*36]
-	var sumf float32
+	var acc [8]float32
+	var summs float32
 	for len(x) >= 20 && len(y) >= 36 {
 		xb, yb := (*[20]byte)(x), (*[36]byte)(y)
 		x, y = x[20:], y[36:]
-		var s int32
-		for j := 0; j < 16; j += 8 {
-			q := le64(xb[4+j:])
-			s += dot8u(q&bytes0f, group8(yb[:], 4+j)) + dot8u(q>>4&bytes0f, group8(yb[:], 20+j))
+		d := f16(xb[0], xb[1]) * f16(yb[0], yb[1])
+		summs += f16(xb[2], xb[3]) * f16(yb[2], yb[3]) // exact product: fused or not
+		for l := 0; l < 4; l += 2 { // lanes l, l+1 (low nibbles) and l+4, l+5 (high)
+			q := le64(xb[4+4*l:])
+			lo, hi := q&bytes0f, q>>4&bytes0f
+			acc[l] = fma32(d, float32(dot4u(uint32(lo), yb[4+4*l:])), acc[l])
+			acc[l+1] = fma32(d, float32(dot4u(uint32(lo>>32), yb[8+4*l:])), acc[l+1])
+			acc[l+4] = fma32(d, float32(dot4u(uint32(hi), yb[20+4*l:])), acc[l+4])
+			acc[l+5] = fma32(d, float32(dot4u(uint32(hi>>32), yb[24+4*l:])), acc[l+5])
 		}
-		dd := f16(xb[0], xb[1]) * f16(yb[0], yb[1])
-		sumf += float32(dd*float32(s)) + float32(f16(xb[2], xb[3])*f16(yb[2], yb[3]))
 	}
-	return sumf
+	return hsum8(&acc) + summs
 }
