@@ -75,7 +75,7 @@ func vecDotQ4_1Q8_1(n int, x, y []byte) float32 {
 		x, y = x[20:], y[36:]
 		d := f16(xb[0], xb[1]) * f16(yb[0], yb[1])
 		summs += f16(xb[2], xb[3]) * f16(yb[2], yb[3]) // exact product: fused or not
-		for l := 0; l < 4; l += 2 { // lanes l, l+1 (low nibbles) and l+4, l+5 (high)
+		for l := 0; l < 4; l += 2 {                    // lanes l, l+1 (low nibbles) and l+4, l+5 (high)
 			q := le64(xb[4+4*l:])
 			lo, hi := q&bytes0f, q>>4&bytes0f
 			acc[l] = fma32(d, float32(dot4u(uint32(lo), yb[4+4*l:])), acc[l])
