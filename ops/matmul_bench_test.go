@@ -15,7 +15,7 @@ func BenchmarkMatMul(b *testing.B) {
 	const rows, cols = 4096, 4096
 	p := NewPool(DefaultThreads())
 	defer p.Close()
-	for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K, quant.F16, quant.F32} {
+	for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16, quant.F32} {
 		w := benchMatrix(b, typ, rows, cols)
 		for _, n := range []int{1, 32} {
 			b.Run(fmt.Sprintf("%s/n=%d", typ, n), func(b *testing.B) {

@@ -15,6 +15,7 @@ func installAVX512(t *kernelTable) {
 	t[quant.Q8_0].Tile = &tileKernel{rowGroup: 8, mul: mulQ8_0AVX512}
 	t[quant.Q4_K].Tile = &tileKernel{rowGroup: 1, mul: mulQ4KAVX512}
 	t[quant.Q6_K].Tile = &tileKernel{rowGroup: 1, mul: mulQ6KAVX512}
+	t[quant.Q5_K].Tile = &tileKernel{rowGroup: 1, mul: mulQ5KAVX512}
 }
 
 // q8_0TileAVX512 computes vecDotQ8_0Q8_0 of 8 weight rows of nb blocks
@@ -125,6 +126,30 @@ func mulQ6KAVX512(m *tileArgs) {
 	for i := 0; i < m.rows; i++ {
 		for r0 := 0; r0 < m.acts; r0 += 8 {
 			q6KTileAVX512(&m.w[i*m.rowSize], &m.act[r0*m.actStride], m.actStride, min(8, m.acts-r0), nb,
+				&m.dst[r0*m.dstStride+i], m.dstStride)
+		}
+	}
+}
+
+// q5KTileAVX512 computes vecDotQ5KQ8K of one row of nb Q5_K blocks at w
+// with nact <= 8 Q8_K activation rows (row r at act + r*actStride), into
+// dst[r*dstStride].
+//
+//go:noescape
+func q5KTileAVX512(w *byte, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+
+func mulQ5KAVX512(m *tileArgs) {
+	nb := m.cols / 256
+	if m.rowSize != nb*176 || m.actSize != nb*q8KSize || nb == 0 {
+		panic("ops: Q5_K tile: bad sizes")
+	}
+	_ = m.w[m.rows*m.rowSize-1]
+	_ = m.act[(m.acts-1)*m.actStride+m.actSize-1]
+	_ = m.dst[(m.acts-1)*m.dstStride+m.rows-1]
+	// Each row stays in L1 while it meets every activation row.
+	for i := 0; i < m.rows; i++ {
+		for r0 := 0; r0 < m.acts; r0 += 8 {
+			q5KTileAVX512(&m.w[i*m.rowSize], &m.act[r0*m.actStride], m.actStride, min(8, m.acts-r0), nb,
 				&m.dst[r0*m.dstStride+i], m.dstStride)
 		}
 	}

@@ -483,3 +483,229 @@ q6knext:
 q6kdone:
 	VZEROUPPER
 	RET
+
+// q5kDIndex and q5kDSign make [d ×8 | -dmin | 0 ×7] from [d, dmin, 0, 0]:
+// Q5_K keeps its mins in one float, in lane 8.
+DATA q5kDIndex<>+0(SB)/8, $0x0000000000000000
+DATA q5kDIndex<>+8(SB)/8, $0x0000000000000000
+DATA q5kDIndex<>+16(SB)/8, $0x0000000000000000
+DATA q5kDIndex<>+24(SB)/8, $0x0000000000000000
+DATA q5kDIndex<>+32(SB)/8, $0x0000000200000001
+DATA q5kDIndex<>+40(SB)/8, $0x0000000200000002
+DATA q5kDIndex<>+48(SB)/8, $0x0000000200000002
+DATA q5kDIndex<>+56(SB)/8, $0x0000000200000002
+GLOBL q5kDIndex<>(SB), RODATA|NOPTR, $64
+DATA q5kDSign<>+0(SB)/8, $0x0000000000000000
+DATA q5kDSign<>+8(SB)/8, $0x0000000000000000
+DATA q5kDSign<>+16(SB)/8, $0x0000000000000000
+DATA q5kDSign<>+24(SB)/8, $0x0000000000000000
+DATA q5kDSign<>+32(SB)/8, $0x0000000080000000
+DATA q5kDSign<>+40(SB)/8, $0x0000000000000000
+DATA q5kDSign<>+48(SB)/8, $0x0000000000000000
+DATA q5kDSign<>+56(SB)/8, $0x0000000000000000
+GLOBL q5kDSign<>(SB), RODATA|NOPTR, $64
+
+// q5kHighShift: for group j < 4, the word shifts that bring bit 2j of
+// each qh byte to bit 0 in the low half and bit 2j+1 in the high half.
+DATA q5kHighShift<>+0(SB)/8, $0x0000000000000000
+DATA q5kHighShift<>+8(SB)/8, $0x0000000000000000
+DATA q5kHighShift<>+16(SB)/8, $0x0000000000000000
+DATA q5kHighShift<>+24(SB)/8, $0x0000000000000000
+DATA q5kHighShift<>+32(SB)/8, $0x0001000100010001
+DATA q5kHighShift<>+40(SB)/8, $0x0001000100010001
+DATA q5kHighShift<>+48(SB)/8, $0x0001000100010001
+DATA q5kHighShift<>+56(SB)/8, $0x0001000100010001
+DATA q5kHighShift<>+64(SB)/8, $0x0002000200020002
+DATA q5kHighShift<>+72(SB)/8, $0x0002000200020002
+DATA q5kHighShift<>+80(SB)/8, $0x0002000200020002
+DATA q5kHighShift<>+88(SB)/8, $0x0002000200020002
+DATA q5kHighShift<>+96(SB)/8, $0x0003000300030003
+DATA q5kHighShift<>+104(SB)/8, $0x0003000300030003
+DATA q5kHighShift<>+112(SB)/8, $0x0003000300030003
+DATA q5kHighShift<>+120(SB)/8, $0x0003000300030003
+DATA q5kHighShift<>+128(SB)/8, $0x0004000400040004
+DATA q5kHighShift<>+136(SB)/8, $0x0004000400040004
+DATA q5kHighShift<>+144(SB)/8, $0x0004000400040004
+DATA q5kHighShift<>+152(SB)/8, $0x0004000400040004
+DATA q5kHighShift<>+160(SB)/8, $0x0005000500050005
+DATA q5kHighShift<>+168(SB)/8, $0x0005000500050005
+DATA q5kHighShift<>+176(SB)/8, $0x0005000500050005
+DATA q5kHighShift<>+184(SB)/8, $0x0005000500050005
+DATA q5kHighShift<>+192(SB)/8, $0x0006000600060006
+DATA q5kHighShift<>+200(SB)/8, $0x0006000600060006
+DATA q5kHighShift<>+208(SB)/8, $0x0006000600060006
+DATA q5kHighShift<>+216(SB)/8, $0x0006000600060006
+DATA q5kHighShift<>+224(SB)/8, $0x0007000700070007
+DATA q5kHighShift<>+232(SB)/8, $0x0007000700070007
+DATA q5kHighShift<>+240(SB)/8, $0x0007000700070007
+DATA q5kHighShift<>+248(SB)/8, $0x0007000700070007
+GLOBL q5kHighShift<>(SB), RODATA|NOPTR, $256
+
+DATA bytes10<>+0(SB)/4, $0x10101010
+GLOBL bytes10<>(SB), RODATA|NOPTR, $4
+
+// Q5KBITS adds the fifth bits of group j (qh bits 2j and 2j+1, from the
+// qh bytes in both halves of Z25) to the nibbles n: n |= ((qh >> s) << 4)
+// & 0x10, s the group's shifts at off(q5kHighShift).
+#define Q5KBITS(off, n) \
+	VPSRLVW    q5kHighShift<>+off(SB), Z25, Z8 \
+	VPSLLW     $4, Z8, Z8                      \
+	VPTERNLOGD $0xf8, Z8, Z28, n
+
+// Q5KACT adds block b of the Q8_K activation row at base to acc (lanes
+// 0..7: vecDotQ5KQ8K's acc; lane 8: its summs; the rest zero), from the
+// block's unpacked weights as in Q4KACT: Z16..Z19 the 5-bit weights, Z20..Z23
+// their scale words, Y26 the min words, Z24 [d_w ×8 | -dmin_w | 0 ×7].
+// Lane 8 of the integer vector is Σ_j min[j]·(bsum[2j]+bsum[2j+1]), so one
+// fused multiply-add by d_y·Z24 does both of the portable kernel's.
+#define Q5KACT(base, acc) \
+	VPXORD       Z9, Z9, Z9        \
+	VPMADDUBSW   4 base, Z16, Z8   \
+	VPDPWSSD     Z20, Z8, Z9       \
+	VPMADDUBSW   68 base, Z17, Z8  \
+	VPDPWSSD     Z21, Z8, Z9       \
+	VPMADDUBSW   132 base, Z18, Z8 \
+	VPDPWSSD     Z22, Z8, Z9       \
+	VPMADDUBSW   196 base, Z19, Z8 \
+	VPDPWSSD     Z23, Z8, Z9       \
+	VEXTRACTI64X4 $1, Z9, Y10      \
+	VPADDD       Y10, Y9, Y9       \
+	VPMADDWD     260 base, Y26, Y11 \
+	VEXTRACTI128 $1, Y11, X10      \
+	VPADDD       X10, X11, X11     \
+	VPXOR        X10, X10, X10     \
+	VPHADDD      X10, X11, X11     \
+	VPHADDD      X10, X11, X11     \
+	VINSERTI32X4 $2, X11, Z9, Z9   \
+	VCVTDQ2PS    Z9, Z9            \
+	VMULPS.BCST  0 base, Z24, Z10  \
+	VFMADD231PS  Z10, Z9, acc
+
+// func q5KTileAVX512(w *byte, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+//
+// One row of nb Q5_K blocks at w against nact <= 8 Q8_K activation rows
+// (row r at act + r*actStride): dst[r*dstStride] = vecDotQ5KQ8K.
+TEXT ·q5KTileAVX512(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), SI
+	MOVQ act+8(FP), DI
+	MOVQ actStride+16(FP), R11
+	MOVQ nact+24(FP), AX
+	MOVQ nb+32(FP), CX
+	LEAQ (R11)(R11*2), R12
+	LEAQ (R11)(R11*4), R13
+	LEAQ (R12)(R11*4), R14
+
+	VMOVDQU32    q4kNibShift<>(SB), Z30
+	VPBROADCASTD nibbleMask<>(SB), Z31
+	VPBROADCASTD bytes10<>(SB), Z28
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+q5kloop:
+	// Scales and mins as in q4KTileAVX512.
+	VMOVDQU      4(SI), X8
+	VPSHUFD      $0x4a, X8, X9
+	VPSRLVD      q4kUnpackShift<>(SB), X9, X9
+	VPAND        q4kUnpackMask<>(SB), X9, X9
+	VPSHUFD      $0x0e, X9, X10
+	VPOR         X10, X9, X9
+	VPANDD.BCST  bytes3f<>(SB), X8, X8
+	VPUNPCKLQDQ  X9, X8, X8
+	VSHUFI32X4   $0, Z8, Z8, Z8
+	VPSHUFB      q4kScaleCtrl<>+0(SB), Z8, Z20
+	VPSHUFB      q4kScaleCtrl<>+64(SB), Z8, Z21
+	VPSHUFB      q4kScaleCtrl<>+128(SB), Z8, Z22
+	VPSHUFB      q4kScaleCtrl<>+192(SB), Z8, Z23
+	VPSHUFB      q4kMinCtrl<>(SB), Y8, Y26
+
+	VBROADCASTI64X4 16(SI), Z25
+	Q4KNIBBLES(48, Z16)
+	Q5KBITS(0, Z16)
+	Q4KNIBBLES(80, Z17)
+	Q5KBITS(64, Z17)
+	Q4KNIBBLES(112, Z18)
+	Q5KBITS(128, Z18)
+	Q4KNIBBLES(144, Z19)
+	Q5KBITS(192, Z19)
+
+	VMOVD       (SI), X10
+	VCVTPH2PS   X10, X10
+	VMOVDQU32   q5kDIndex<>(SB), Z11
+	VPERMPS     Z10, Z11, Z24
+	VPXORD      q5kDSign<>(SB), Z24, Z24
+
+	Q5KACT((DI), Z0)
+	CMPQ AX, $1
+	JEQ  q5knext
+	Q5KACT((DI)(R11*1), Z1)
+	CMPQ AX, $2
+	JEQ  q5knext
+	Q5KACT((DI)(R11*2), Z2)
+	CMPQ AX, $3
+	JEQ  q5knext
+	Q5KACT((DI)(R12*1), Z3)
+	CMPQ AX, $4
+	JEQ  q5knext
+	Q5KACT((DI)(R11*4), Z4)
+	CMPQ AX, $5
+	JEQ  q5knext
+	Q5KACT((DI)(R13*1), Z5)
+	CMPQ AX, $6
+	JEQ  q5knext
+	Q5KACT((DI)(R12*2), Z6)
+	CMPQ AX, $7
+	JEQ  q5knext
+	Q5KACT((DI)(R14*1), Z7)
+
+q5knext:
+	PREFETCHT0 4096(SI) // as in q4KTileAVX512
+	PREFETCHT0 4160(SI)
+	PREFETCHT0 4224(SI)
+	ADDQ $176, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q5kloop
+
+	// hsum8(lanes 0..7) + lane 8, as Q4KSTORE (the other lanes are zero).
+	MOVQ dst+40(FP), SI
+	MOVQ dstStride+48(FP), BX
+	SHLQ $2, BX
+	Q4KSTORE(Z0, X0, (SI))
+	CMPQ AX, $1
+	JEQ  q5kdone
+	ADDQ BX, SI
+	Q4KSTORE(Z1, X1, (SI))
+	CMPQ AX, $2
+	JEQ  q5kdone
+	ADDQ BX, SI
+	Q4KSTORE(Z2, X2, (SI))
+	CMPQ AX, $3
+	JEQ  q5kdone
+	ADDQ BX, SI
+	Q4KSTORE(Z3, X3, (SI))
+	CMPQ AX, $4
+	JEQ  q5kdone
+	ADDQ BX, SI
+	Q4KSTORE(Z4, X4, (SI))
+	CMPQ AX, $5
+	JEQ  q5kdone
+	ADDQ BX, SI
+	Q4KSTORE(Z5, X5, (SI))
+	CMPQ AX, $6
+	JEQ  q5kdone
+	ADDQ BX, SI
+	Q4KSTORE(Z6, X6, (SI))
+	CMPQ AX, $7
+	JEQ  q5kdone
+	ADDQ BX, SI
+	Q4KSTORE(Z7, X7, (SI))
+
+q5kdone:
+	VZEROUPPER
+	RET
