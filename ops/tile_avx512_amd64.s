@@ -119,7 +119,10 @@ q4rloop:
 	VBROADCASTI32X4 2(R10)(DX*1), K4, Z11
 
 	// The rows' f16 scales, in lane order, as floats.
-	KXNORW     K1, K1, K1
+	// A gather merges into its destination and clears its mask: both are
+	// made anew (zero idiom, K2) so that no block waits for the last one's.
+	VPXORD     Z20, Z20, Z20
+	KXNORW     K2, K2, K1
 	VPGATHERDD (SI)(Z29*1), K1, Z20
 	VPMOVDW    Z20, Y20
 	VCVTPH2PS  Y20, Z20
@@ -373,7 +376,8 @@ q8tloop:
 	Q8W((R8)(BX*2), (R8)(DX*1), Z20)
 
 	// The eight rows' d_w, then each pair's in the halves of Z23..Z26.
-	KXNORW     K1, K1, K1
+	VPXORD     Y22, Y22, Y22 // no wait for the last block's gather
+	KXNORW     K2, K2, K1
 	VPGATHERDD (SI)(Y21*1), K1, Y22
 	VPMOVDW    Y22, X22
 	VCVTPH2PS  X22, Y22
