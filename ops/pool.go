@@ -83,9 +83,13 @@ type poolWorker struct {
 
 // spinFor is how long a worker (or a caller waiting for its workers) polls
 // before it parks. Calls within a token follow each other after a few
-// microseconds of single-threaded work (norms, RoPE, sampling), well within
-// it; a pool left idle parks its workers after this long and costs nothing.
-const spinFor = 200 * time.Microsecond
+// microseconds of single-threaded work (norms, RoPE), well within it; a
+// pool left idle parks its workers after this long and costs nothing. It
+// is short because a spinning goroutine holds its thread: on a machine
+// busy with other processes a caller waiting for a worker whose thread the
+// kernel has descheduled parks soon, and its processor then runs whatever
+// of the pool's work is runnable.
+const spinFor = 50 * time.Microsecond
 
 // panicSlot keeps the first panic raised by a task so Parallel can re-raise
 // it on the caller's goroutine instead of crashing the process from a worker.
