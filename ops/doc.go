@@ -33,6 +33,17 @@
 // (scalar) summation order for now: the reference build's AVX-512 BF16 dot
 // product (VDPBF16PS) is not emulated.
 //
+// Speed comes from tile kernels (tile.go): assembly that computes many
+// outputs of one route at once — several weight rows against several
+// activation rows, each weight block read once per tile, several outputs
+// summed side by side in one register, each exactly in its dot function's
+// order. The assembly comes in levels chosen at start-up by CPU features
+// (simd.go: amd64 "avx2", then "avx512" with VNNI; arm64 "neon"), all held
+// to the portable kernels' bits by the tests; INFER_NOSIMD=1 turns them
+// off and INFER_SIMD=avx2 stops at a level. MatMul hands each thread chunks
+// of whole row groups (Pool.ParallelChunks), so the result never depends
+// on the number of threads.
+//
 // Sizes are the caller's responsibility: a size mismatch is a programmer
 // error and panics. Unsupported weight types are reported earlier, at load
 // time, by CheckMatrixType.
