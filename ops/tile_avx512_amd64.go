@@ -83,12 +83,12 @@ func mulQ4_0RepackedAVX512(m *tileArgs) {
 	}
 }
 
-// q4KTileAVX512 computes vecDotQ4KQ8K of one row of nb Q4_K blocks at w
-// with nact <= 8 Q8_K activation rows (row r at act + r*actStride), into
-// dst[r*dstStride].
+// q4KTileAVX512 computes vecDotQ4KQ8K of nrows rows of nb Q4_K blocks (row
+// i at w + i*rowSize) with nact <= 8 Q8_K activation rows (row r at act +
+// r*actStride), into dst[r*dstStride + i].
 //
 //go:noescape
-func q4KTileAVX512(w *byte, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+func q4KTileAVX512(w *byte, rowSize, nrows int, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
 
 func mulQ4KAVX512(m *tileArgs) {
 	nb := m.cols / 256
@@ -98,21 +98,13 @@ func mulQ4KAVX512(m *tileArgs) {
 	_ = m.w[m.rows*m.rowSize-1]
 	_ = m.act[(m.acts-1)*m.actStride+m.actSize-1]
 	_ = m.dst[(m.acts-1)*m.dstStride+m.rows-1]
-	// Each row stays in L1 while it meets every activation row.
-	for i := 0; i < m.rows; i++ {
-		for r0 := 0; r0 < m.acts; r0 += 8 {
-			q4KTileAVX512(&m.w[i*m.rowSize], &m.act[r0*m.actStride], m.actStride, min(8, m.acts-r0), nb,
-				&m.dst[r0*m.dstStride+i], m.dstStride)
-		}
-	}
+	mulKRows(m, q4KTileAVX512)
 }
 
-// q6KTileAVX512 computes vecDotQ6KQ8K of one row of nb Q6_K blocks at w
-// with nact <= 8 Q8_K activation rows (row r at act + r*actStride), into
-// dst[r*dstStride].
+// q6KTileAVX512 is q4KTileAVX512 for Q6_K weights (vecDotQ6KQ8K).
 //
 //go:noescape
-func q6KTileAVX512(w *byte, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+func q6KTileAVX512(w *byte, rowSize, nrows int, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
 
 func mulQ6KAVX512(m *tileArgs) {
 	nb := m.cols / 256
@@ -122,21 +114,13 @@ func mulQ6KAVX512(m *tileArgs) {
 	_ = m.w[m.rows*m.rowSize-1]
 	_ = m.act[(m.acts-1)*m.actStride+m.actSize-1]
 	_ = m.dst[(m.acts-1)*m.dstStride+m.rows-1]
-	// Each row stays in L1 while it meets every activation row.
-	for i := 0; i < m.rows; i++ {
-		for r0 := 0; r0 < m.acts; r0 += 8 {
-			q6KTileAVX512(&m.w[i*m.rowSize], &m.act[r0*m.actStride], m.actStride, min(8, m.acts-r0), nb,
-				&m.dst[r0*m.dstStride+i], m.dstStride)
-		}
-	}
+	mulKRows(m, q6KTileAVX512)
 }
 
-// q5KTileAVX512 computes vecDotQ5KQ8K of one row of nb Q5_K blocks at w
-// with nact <= 8 Q8_K activation rows (row r at act + r*actStride), into
-// dst[r*dstStride].
+// q5KTileAVX512 is q4KTileAVX512 for Q5_K weights (vecDotQ5KQ8K).
 //
 //go:noescape
-func q5KTileAVX512(w *byte, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+func q5KTileAVX512(w *byte, rowSize, nrows int, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
 
 func mulQ5KAVX512(m *tileArgs) {
 	nb := m.cols / 256
@@ -146,11 +130,26 @@ func mulQ5KAVX512(m *tileArgs) {
 	_ = m.w[m.rows*m.rowSize-1]
 	_ = m.act[(m.acts-1)*m.actStride+m.actSize-1]
 	_ = m.dst[(m.acts-1)*m.dstStride+m.rows-1]
-	// Each row stays in L1 while it meets every activation row.
-	for i := 0; i < m.rows; i++ {
+	mulKRows(m, q5KTileAVX512)
+}
+
+// mulKRows runs a K-quant tile kernel over m: a few rows (in L1) against
+// every group of eight activation rows, the rows taken in one call per
+// group so that the kernel's set-up is paid once per group, not per row.
+func mulKRows(m *tileArgs, kernel func(w *byte, rowSize, nrows int, act *byte, actStride, nact, nb int, dst *float32, dstStride int)) {
+	nb := m.cols / 256
+	if m.rows == 0 {
+		return
+	}
+	rowBlock := m.rows // one activation row: all the rows in one call
+	if m.acts > 8 {
+		rowBlock = 16
+	}
+	for i0 := 0; i0 < m.rows; i0 += rowBlock {
+		n := min(rowBlock, m.rows-i0)
 		for r0 := 0; r0 < m.acts; r0 += 8 {
-			q5KTileAVX512(&m.w[i*m.rowSize], &m.act[r0*m.actStride], m.actStride, min(8, m.acts-r0), nb,
-				&m.dst[r0*m.dstStride+i], m.dstStride)
+			kernel(&m.w[i0*m.rowSize], m.rowSize, n, &m.act[r0*m.actStride], m.actStride, min(8, m.acts-r0), nb,
+				&m.dst[r0*m.dstStride+i0], m.dstStride)
 		}
 	}
 }

@@ -143,22 +143,32 @@ GLOBL bytes3f<>(SB), RODATA|NOPTR, $4
 	VADDSS        X8, x, x    \
 	VMOVSS        x, base
 
-// func q4KTileAVX512(w *byte, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+// func q4KTileAVX512(w *byte, rowSize, nrows int, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
 //
-// One row of nb Q4_K blocks at w against nact <= 8 Q8_K activation rows
-// (row r at act + r*actStride): dst[r*dstStride] = vecDotQ4KQ8K.
-TEXT ·q4KTileAVX512(SB), NOSPLIT, $0-56
-	MOVQ w+0(FP), SI
-	MOVQ act+8(FP), DI
-	MOVQ actStride+16(FP), R11
-	MOVQ nact+24(FP), AX
-	MOVQ nb+32(FP), CX
+// nrows rows of nb Q4_K blocks (row i at w + i*rowSize), one after the
+// other, against nact <= 8 Q8_K activation rows (row r at act +
+// r*actStride): dst[r*dstStride + i] = vecDotQ4KQ8K.
+TEXT ·q4KTileAVX512(SB), NOSPLIT, $0-72
+	MOVQ w+0(FP), R8
+	MOVQ rowSize+8(FP), DX
+	MOVQ nrows+16(FP), R9
+	MOVQ dst+56(FP), R10
+	MOVQ act+24(FP), DI
+	MOVQ actStride+32(FP), R11
+	MOVQ nact+40(FP), AX
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (R12)(R11*4), R14
 
 	VMOVDQU32    q4kNibShift<>(SB), Z30
 	VPBROADCASTD nibbleMask<>(SB), Z31
+
+q4krow:
+	// One weight row at a time: its accumulators from zero, its blocks
+	// from R8.
+	MOVQ R8, SI
+	MOVQ act+24(FP), DI
+	MOVQ nb+48(FP), CX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -232,8 +242,8 @@ q4knext:
 	DECQ CX
 	JNZ  q4kloop
 
-	MOVQ dst+40(FP), SI
-	MOVQ dstStride+48(FP), BX
+	MOVQ R10, SI
+	MOVQ dstStride+64(FP), BX
 	SHLQ $2, BX
 	Q4KSTORE(Z0, X0, (SI))
 	CMPQ AX, $1
@@ -266,6 +276,10 @@ q4knext:
 	Q4KSTORE(Z7, X7, (SI))
 
 q4kdone:
+	ADDQ $4, R10
+	ADDQ DX, R8
+	DECQ R9
+	JNZ  q4krow
 	VZEROUPPER
 	RET
 
@@ -369,16 +383,19 @@ GLOBL bytes20<>(SB), RODATA|NOPTR, $4
 	HSUM8X2(z, Z8)    \
 	VMOVSS   x, base
 
-// func q6KTileAVX512(w *byte, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+// func q6KTileAVX512(w *byte, rowSize, nrows int, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
 //
-// One row of nb Q6_K blocks at w against nact <= 8 Q8_K activation rows
-// (row r at act + r*actStride): dst[r*dstStride] = vecDotQ6KQ8K.
-TEXT ·q6KTileAVX512(SB), NOSPLIT, $0-56
-	MOVQ w+0(FP), SI
-	MOVQ act+8(FP), DI
-	MOVQ actStride+16(FP), R11
-	MOVQ nact+24(FP), AX
-	MOVQ nb+32(FP), CX
+// nrows rows of nb Q6_K blocks (row i at w + i*rowSize) against nact <= 8
+// Q8_K activation rows (row r at act + r*actStride): dst[r*dstStride + i]
+// = vecDotQ6KQ8K.
+TEXT ·q6KTileAVX512(SB), NOSPLIT, $0-72
+	MOVQ w+0(FP), R8
+	MOVQ rowSize+8(FP), DX
+	MOVQ nrows+16(FP), R9
+	MOVQ dst+56(FP), R10
+	MOVQ act+24(FP), DI
+	MOVQ actStride+32(FP), R11
+	MOVQ nact+40(FP), AX
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (R12)(R11*4), R14
@@ -388,6 +405,13 @@ TEXT ·q6KTileAVX512(SB), NOSPLIT, $0-56
 	VPBROADCASTD bytes30<>(SB), Z27
 	VMOVDQU32    q6kHighShiftL<>(SB), Z28
 	VMOVDQU32    q6kHighShiftR<>(SB), Z29
+
+q6krow:
+	// One weight row at a time: its accumulators from zero, its blocks
+	// from R8.
+	MOVQ R8, SI
+	MOVQ act+24(FP), DI
+	MOVQ nb+48(FP), CX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -447,8 +471,8 @@ q6knext:
 	DECQ CX
 	JNZ  q6kloop
 
-	MOVQ dst+40(FP), SI
-	MOVQ dstStride+48(FP), BX
+	MOVQ R10, SI
+	MOVQ dstStride+64(FP), BX
 	SHLQ $2, BX
 	Q6KSTORE(Z0, X0, (SI))
 	CMPQ AX, $1
@@ -481,6 +505,10 @@ q6knext:
 	Q6KSTORE(Z7, X7, (SI))
 
 q6kdone:
+	ADDQ $4, R10
+	ADDQ DX, R8
+	DECQ R9
+	JNZ  q6krow
 	VZEROUPPER
 	RET
 
@@ -581,16 +609,19 @@ GLOBL bytes10<>(SB), RODATA|NOPTR, $4
 	VMULPS.BCST  0 base, Z24, Z10  \
 	VFMADD231PS  Z10, Z9, acc
 
-// func q5KTileAVX512(w *byte, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
+// func q5KTileAVX512(w *byte, rowSize, nrows int, act *byte, actStride, nact, nb int, dst *float32, dstStride int)
 //
-// One row of nb Q5_K blocks at w against nact <= 8 Q8_K activation rows
-// (row r at act + r*actStride): dst[r*dstStride] = vecDotQ5KQ8K.
-TEXT ·q5KTileAVX512(SB), NOSPLIT, $0-56
-	MOVQ w+0(FP), SI
-	MOVQ act+8(FP), DI
-	MOVQ actStride+16(FP), R11
-	MOVQ nact+24(FP), AX
-	MOVQ nb+32(FP), CX
+// nrows rows of nb Q5_K blocks (row i at w + i*rowSize) against nact <= 8
+// Q8_K activation rows (row r at act + r*actStride): dst[r*dstStride + i]
+// = vecDotQ5KQ8K.
+TEXT ·q5KTileAVX512(SB), NOSPLIT, $0-72
+	MOVQ w+0(FP), R8
+	MOVQ rowSize+8(FP), DX
+	MOVQ nrows+16(FP), R9
+	MOVQ dst+56(FP), R10
+	MOVQ act+24(FP), DI
+	MOVQ actStride+32(FP), R11
+	MOVQ nact+40(FP), AX
 	LEAQ (R11)(R11*2), R12
 	LEAQ (R11)(R11*4), R13
 	LEAQ (R12)(R11*4), R14
@@ -598,6 +629,13 @@ TEXT ·q5KTileAVX512(SB), NOSPLIT, $0-56
 	VMOVDQU32    q4kNibShift<>(SB), Z30
 	VPBROADCASTD nibbleMask<>(SB), Z31
 	VPBROADCASTD bytes10<>(SB), Z28
+
+q5krow:
+	// One weight row at a time: its accumulators from zero, its blocks
+	// from R8.
+	MOVQ R8, SI
+	MOVQ act+24(FP), DI
+	MOVQ nb+48(FP), CX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -673,8 +711,8 @@ q5knext:
 	JNZ  q5kloop
 
 	// hsum8(lanes 0..7) + lane 8, as Q4KSTORE (the other lanes are zero).
-	MOVQ dst+40(FP), SI
-	MOVQ dstStride+48(FP), BX
+	MOVQ R10, SI
+	MOVQ dstStride+64(FP), BX
 	SHLQ $2, BX
 	Q4KSTORE(Z0, X0, (SI))
 	CMPQ AX, $1
@@ -707,5 +745,9 @@ q5knext:
 	Q4KSTORE(Z7, X7, (SI))
 
 q5kdone:
+	ADDQ $4, R10
+	ADDQ DX, R8
+	DECQ R9
+	JNZ  q5krow
 	VZEROUPPER
 	RET
