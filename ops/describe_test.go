@@ -33,3 +33,33 @@ func TestKernelsFollowSetSIMD(t *testing.T) {
 		t.Error("Q8_0 missing from Kernels")
 	}
 }
+
+// TestKernelsNameTheirLevel checks the level Kernels names for a few types
+// whose kernels are known: Q4_K has tile kernels at the highest amd64 level
+// and a dot product at every level, F16 assembly only from AVX2 (or NEON),
+// Q4_1 no assembly at all.
+func TestKernelsNameTheirLevel(t *testing.T) {
+	was := SIMD()
+	defer SetSIMD(was)
+	if !SetSIMD(true) {
+		t.Skip("no assembly kernels on this CPU or build")
+	}
+	names, _ := simdTables()
+	top := names[len(names)-1]
+	want := map[quant.Type]string{quant.Q4_K: top, quant.Q4_1: "portable"}
+	switch top {
+	case "avx2", "avx512":
+		want[quant.F16] = "avx2"
+	case "neon":
+		want[quant.F16] = "neon"
+	}
+	got := map[quant.Type]string{}
+	for _, k := range Kernels() {
+		got[k.Type] = k.Impl
+	}
+	for typ, w := range want {
+		if got[typ] != w {
+			t.Errorf("levels %v: %s uses %q, want %q", names, typ, got[typ], w)
+		}
+	}
+}
