@@ -34,6 +34,7 @@ func simdKernels(t *testing.T) []struct {
 			{"Q8_0", 34, p[quant.Q8_0].VecDot, simd[quant.Q8_0].VecDot},
 			{"Q4_0", 18, p[quant.Q4_0].VecDot, simd[quant.Q4_0].VecDot},
 			{"Q4_0/repacked", 18, p[quant.Q4_0].VecDotRepacked, simd[quant.Q4_0].VecDotRepacked},
+			{"Q5_0", 22, p[quant.Q5_0].VecDot, simd[quant.Q5_0].VecDot},
 		} {
 			if seen.add(k.simd) {
 				k.name += "/" + names[li]
@@ -197,6 +198,8 @@ func TestSetSIMD(t *testing.T) {
 		{quant.Q4_0, 16, 512, 1}, // repacked
 		{quant.Q4_0, 16, 512, 3}, // repacked
 		{quant.Q4_0, 12, 544, 2}, // vec_dot
+		{quant.Q5_0, 12, 544, 2}, // vec_dot
+		{quant.Q5_0, 7, 896, 3},  // vec_dot, Qwen2.5-0.5B row width
 	} {
 		rng := rand.New(rand.NewPCG(5, uint64(c.rows*c.cols)))
 		w := Matrix{Type: c.typ, Rows: c.rows, Cols: c.cols, Data: quantizeRows(t, c.typ, testData(rng, c.rows*c.cols), c.cols)}

@@ -86,6 +86,7 @@ func installAVX2(t *kernelTable) {
 	t[quant.Q8_0].Tile = &tileKernel{rowGroup: 2, acts127: true, mul: mulQ8_0AVX2}
 	t[quant.Q4_0].VecDot = vecDotQ4_0Q8_0AVX2
 	t[quant.Q4_0].VecDotRepacked = vecDotQ4_0Q8_0RepackedAVX2
+	t[quant.Q5_0].VecDot = vecDotQ5_0Q8_0AVX2
 	t[quant.Q4_K].VecDot = vecDotQ4KQ8KAVX2
 	t[quant.Q6_K].VecDot = vecDotQ6KQ8KAVX2
 	t[quant.F16].VecDot = vecDotF16AVX2
