@@ -169,12 +169,25 @@ func (p *Pool) waitGen(seen uint64, w *poolWorker) uint64 {
 			<-w.wake // a caller claimed the flag and sends
 			return g
 		}
-		<-w.wake
+		// Parked, but never for long without looking again: a wake-up lost
+		// to a scheduling race (seen under qemu) costs a millisecond, not
+		// a hang.
+		select {
+		case <-w.wake:
+		case <-time.After(parkRecheck):
+			if !w.sleeping.Swap(false) {
+				<-w.wake // a caller claimed the flag meanwhile and sends
+			}
+		}
 		if g := p.gen.Load(); g != seen {
 			return g
 		}
 	}
 }
+
+// parkRecheck bounds how long a parked goroutine waits before it looks at
+// the pool's state again.
+const parkRecheck = time.Millisecond
 
 // spinUntil polls cond until it reports true or spinFor has passed, and
 // returns its last value. It yields the processor now and then, so that on
@@ -332,10 +345,23 @@ func (p *Pool) waitDone() {
 		}
 	}
 	p.callerSleeping.Store(true)
-	if p.pending.Load() == 0 && p.callerSleeping.Swap(false) {
-		return
+	for {
+		if p.pending.Load() == 0 && p.callerSleeping.Swap(false) {
+			return
+		}
+		select {
+		case <-p.done:
+			return
+		case <-time.After(parkRecheck):
+			if p.pending.Load() == 0 {
+				if p.callerSleeping.Swap(false) {
+					return // no worker claimed the flag: no send is coming
+				}
+				<-p.done // a worker claimed it and sends
+				return
+			}
+		}
 	}
-	<-p.done
 }
 
 // splitPoint is the start of range i when [0, n) is cut into k ranges whose
