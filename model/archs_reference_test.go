@@ -119,11 +119,13 @@ func TestArchsMatchLlamaCpp(t *testing.T) {
 			specs = append(specs, spec)
 		}
 	}
-	// The other weight types ops runs, on qwen2 (no GELU): see
-	// bitExactTypes.
+	// The other weight types ops runs, on qwen2 (no GELU), with a feed-forward
+	// width of three blocks: ffn_down's rows then hold several blocks (the
+	// K-quants' other matrices hold one), an odd number of them (IQ4_NL's
+	// one-row kernel pairs its blocks and ends on a lone one).
 	for _, typ := range []quant.Type{quant.Q4_1, quant.Q5_0, quant.Q5_1, quant.IQ4_NL, quant.Q2_K, quant.Q3_K, quant.Q5_K, quant.Q6_K} {
 		spec := archReferenceSpecs(typ.BlockSize() == 256)[0]
-		spec.weightType = typ
+		spec.weightType, spec.ff = typ, 3*typ.BlockSize()
 		specs = append(specs, spec)
 	}
 	for _, spec := range append(specs, archReferenceExtras...) {
@@ -227,14 +229,14 @@ func compareWithRefdump(t *testing.T, lm LM, tokens, greedy []int32, refAll, ref
 
 // bitExactTypes are the weight types whose matrix products (one row and
 // batches) ops computes in llama.cpp's order, checked end to end here: a
-// model made of these must give llama.cpp's logits bit for bit. On qwen2
-// files of one type (TestArchsMatchLlamaCpp/qwen2-T), measured against
-// refdump.avx512: Q4_1, Q5_0, IQ4_NL and Q2_K agree to max|diff| 0.01-0.1
-// in the prompt batch and ~1e-6 one token at a time; Q5_1, Q3_K and Q5_K
-// differ by 0.05-0.2 in both (mean KL up to 8e-4), so their kernels do not
-// follow llama.cpp's x86 route yet.
+// model made of these must give llama.cpp's logits bit for bit. Every type
+// ops runs is one now; on the qwen2 files of one type
+// (TestArchsMatchLlamaCpp/qwen2-T, ff of three blocks) ggml's generic order
+// had differed from refdump by max|diff| 1e-6 (Q4_1, Q5_0) to 0.05-0.16
+// (Q5_1, IQ4_NL's batches, Q2_K, Q3_K, Q5_K).
 var bitExactTypes = map[quant.Type]bool{
 	quant.F32: true, quant.F16: true, quant.Q8_0: true, quant.Q4_0: true, quant.Q4_K: true, quant.Q6_K: true,
+	quant.Q4_1: true, quant.Q5_0: true, quant.Q5_1: true, quant.IQ4_NL: true, quant.Q2_K: true, quant.Q3_K: true, quant.Q5_K: true,
 }
 
 func usesGELU(arch string) bool { return arch == "gemma2" || arch == "starcoder2" || arch == "gpt2" }

@@ -25,9 +25,14 @@ type vecDotTraits struct {
 	VecDot func(n int, x, y []byte) float32
 	// VecDotBatch, when set, replaces VecDot when two or more activation
 	// rows are multiplied together and llamafile's tinyBLAS accepts the
-	// shape (weight rows a multiple of 4, row length a multiple of 16):
-	// llama.cpp sends such batches there, and it adds in another order.
+	// shape (for the float types weight rows a multiple of 4 and row length
+	// a multiple of 16; see BatchAnyShape): llama.cpp sends such batches
+	// there, and it adds in another order.
 	VecDotBatch func(n int, x, y []byte) float32
+	// BatchAnyShape says tinyBLAS takes this type's batches whatever the
+	// matrix's shape: tinyBLAS_Q0_AVX (the quantized types) has kernels for
+	// every remainder of rows and activation rows.
+	BatchAnyShape bool
 	// VecDotRepacked, when set, replaces both for matrices whose row count is
 	// a multiple of 8: llama.cpp's x86 build repacks those weights when it
 	// loads them and multiplies them with kernels of its own.
@@ -56,7 +61,7 @@ func (tr *vecDotTraits) kernel(rows, cols, n int) route {
 	switch {
 	case tr.VecDotRepacked != nil && rows%8 == 0:
 		return route{tr.VecDotRepacked, tr.RepackedTile}
-	case tr.VecDotBatch != nil && n >= 2 && rows%4 == 0 && cols%16 == 0:
+	case tr.VecDotBatch != nil && n >= 2 && (tr.BatchAnyShape || rows%4 == 0 && cols%16 == 0):
 		return route{tr.VecDotBatch, tr.BatchTile}
 	}
 	return route{tr.VecDot, tr.Tile}
@@ -75,7 +80,7 @@ var vecDotTable = [...]vecDotTraits{
 	quant.Q5_0:   {VecDotType: quant.Q8_0, FromFloat: quantizeActQ8_0, VecDot: vecDotQ5_0Q8_0},
 	quant.Q5_1:   {VecDotType: quant.Q8_1, FromFloat: quantizeActQ8_1, VecDot: vecDotQ5_1Q8_1},
 	quant.Q8_0:   {VecDotType: quant.Q8_0, FromFloat: quantizeActQ8_0, VecDot: vecDotQ8_0Q8_0},
-	quant.IQ4_NL: {VecDotType: quant.Q8_0, FromFloat: quantizeActQ8_0, VecDot: vecDotIQ4NLQ8_0, VecDotBatch: vecDotIQ4NLQ8_0Batch},
+	quant.IQ4_NL: {VecDotType: quant.Q8_0, FromFloat: quantizeActQ8_0, VecDot: vecDotIQ4NLQ8_0, VecDotBatch: vecDotIQ4NLQ8_0Batch, BatchAnyShape: true},
 	quant.Q2_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ2KQ8K},
 	quant.Q3_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ3KQ8K},
 	quant.Q4_K:   {VecDotType: quant.Q8_K, FromFloat: quant.QuantizeQ8K, VecDot: vecDotQ4KQ8K},
